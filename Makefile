@@ -1,0 +1,31 @@
+# Two entry points (see README): `make reproduce` and `make test`. Both set up the venv first, once.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SETUP_STAMP := $(VENV)/.setup-done
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup reproduce test report benchmark
+
+setup: $(SETUP_STAMP)
+
+# Re-runs only when the pins change. torch==2.13.0 comes from requirements.lock like every other pin.
+$(SETUP_STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# The whole pipeline at the scale set in params.yaml (smoke by default), versioned by DVC.
+reproduce: setup
+	dvc repro
+
+test: setup
+	pytest
+
+# HTML report with captions, from the results of the last run.
+report: setup
+	snakemake --profile workflow/profiles/local --report results/report.html
+
+benchmark: setup
+	python -m kexue_repro.benchmarks.rule_times

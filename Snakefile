@@ -1,0 +1,45 @@
+"""Reproductions of eight Scientific Spaces (kexue.fm) posts, Oct-Dec 2021.
+
+One study per post; each ends in results/<study>/claims.json, and the report rule assembles
+results/claims.csv and results/report.md. Run `snakemake --profile workflow/profiles/local`.
+"""
+
+import os
+import sys
+
+from snakemake.utils import min_version
+
+from kexue_repro.common.params import check_params
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+try:
+    check_params(
+        config, os.path.join(workflow.basedir, "workflow/schemas/params.schema.yaml")
+    )
+except ValueError as err:
+    sys.exit(str(err))
+
+# Jobs run `python -m kexue_repro ...` with the environment that runs Snakemake, activated or not.
+shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
+
+# Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
+STUDIES = ["leaderboard"]
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/leaderboard.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.leaderboard.input,
+        rules.report.output,

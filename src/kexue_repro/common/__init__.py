@@ -1,0 +1,1 @@
+"""Machinery every study shares: atomic writers, the claims ledger, plotting style."""

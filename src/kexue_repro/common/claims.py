@@ -1,0 +1,94 @@
+"""The claims ledger: each study states its claims as data, with verdicts computed from measurements.
+
+A claim row says what the post (or paper) asserts, what we measured, the published value it is
+compared with and where that value comes from, the criterion, and the verdict the criterion gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from typing import Any, Sequence
+
+import jsonschema
+
+from kexue_repro.common.atomic import write_json
+
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+INCONCLUSIVE = "inconclusive"
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
+
+
+def verdict(holds: bool | None) -> str:
+    """Map a criterion's outcome to a verdict: True, False, or None when the evidence cannot decide."""
+    if holds is None:
+        return INCONCLUSIVE
+    return REPRODUCED if holds else NOT_REPRODUCED
+
+
+def interval_verdict(low: float, high: float, threshold: float = 0.0) -> str:
+    """Verdict for 'the effect is above threshold' from an interval: all above, all below, or straddling."""
+    if low > threshold:
+        return REPRODUCED
+    if high < threshold:
+        return NOT_REPRODUCED
+    return INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class Claim:
+    study: str
+    claim_id: str
+    statement: str
+    metric: str
+    ours: float | str | None
+    criterion: str
+    verdict: str
+    scale: str
+    evidence: str
+    interval: tuple[float, float] | None = None
+    anchor: float | str | None = None
+    anchor_source: str | None = None
+    seeds: Sequence[int] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"claim {self.study}/{self.claim_id}: verdict {self.verdict!r} is not one of {VERDICTS}")
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["interval"] = list(self.interval) if self.interval is not None else None
+        row["seeds"] = list(self.seeds)
+        return row
+
+
+def _schema() -> dict[str, Any]:
+    return json.loads(resources.files("kexue_repro.common").joinpath("claims.schema.json").read_text())
+
+
+def validate_ledger(rows: list[dict[str, Any]], source: str) -> None:
+    """Raise ValueError naming the file and the offending claim field if ``rows`` break the schema."""
+    try:
+        jsonschema.validate(rows, _schema())
+    except jsonschema.ValidationError as err:
+        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+        raise ValueError(f"{source}: claims ledger invalid at {where}: {err.message}") from None
+
+
+def write_claims(path: str | os.PathLike, claims: Sequence[Claim]) -> None:
+    rows = [c.as_row() for c in claims]
+    ids = [r["claim_id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: duplicate claim ids {sorted(i for i in ids if ids.count(i) > 1)}")
+    validate_ledger(rows, str(path))
+    write_json(path, rows)
+
+
+def read_claims(path: str | os.PathLike) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        rows = json.load(fh)
+    validate_ledger(rows, str(path))
+    return rows

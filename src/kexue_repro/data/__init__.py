@@ -1,0 +1,23 @@
+"""Fetching the files studies depend on: verified downloads with mirrors, and safe archive extraction."""
+
+from kexue_repro.data.download import (
+    MIRRORS_ENV,
+    DownloadError,
+    RemoteFile,
+    UnsafeArchiveError,
+    env_mirrors,
+    extract,
+    fetch,
+    sha256_file,
+)
+
+__all__ = [
+    "MIRRORS_ENV",
+    "DownloadError",
+    "RemoteFile",
+    "UnsafeArchiveError",
+    "env_mirrors",
+    "extract",
+    "fetch",
+    "sha256_file",
+]

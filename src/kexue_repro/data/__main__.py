@@ -1,0 +1,46 @@
+"""Command line: ``python -m kexue_repro.data fetch ...`` and ``python -m kexue_repro.data extract ...``.
+
+Prints the resulting path(s) and exits 0, or prints a one-line error to stderr and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kexue_repro.data.download import DownloadError, RemoteFile, extract, fetch
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kexue_repro.data")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fetch_cmd = commands.add_parser("fetch", help="download a file and verify its sha256")
+    fetch_cmd.add_argument("--url", required=True, help="official URL")
+    fetch_cmd.add_argument("--sha256", required=True, help="expected sha256, lowercase hex")
+    fetch_cmd.add_argument("--name", required=True, help="file name in --dest")
+    fetch_cmd.add_argument("--dest", required=True, help="destination directory")
+    fetch_cmd.add_argument("--mirror", action="append", default=[], metavar="BASE",
+                           help="mirror base URL, tried after --url (repeatable)")
+    fetch_cmd.add_argument("--mirror-path", help="the file's path under a mirror base (default: --name)")
+
+    extract_cmd = commands.add_parser("extract", help="safely extract a .zip or .tar[.gz] archive")
+    extract_cmd.add_argument("archive")
+    extract_cmd.add_argument("dest")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fetch":
+            remote = RemoteFile(args.name, args.sha256, args.url, args.mirror_path)
+            print(fetch(remote, args.dest, mirrors=args.mirror))
+        else:
+            for path in extract(args.archive, args.dest):
+                print(path)
+    except (DownloadError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

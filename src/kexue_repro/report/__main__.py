@@ -1,0 +1,28 @@
+"""python -m kexue_repro.report --claims ... --plots ... --table-out ... --markdown-out ..."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kexue_repro.report.assemble import assemble
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kexue_repro.report", description=__doc__)
+    parser.add_argument("--claims", nargs="+", required=True, help="results/<study>/claims.json files")
+    parser.add_argument("--plots", nargs="*", default=[], help="plots to show under their study")
+    parser.add_argument("--table-out", required=True)
+    parser.add_argument("--markdown-out", required=True)
+    args = parser.parse_args(argv)
+    try:
+        table = assemble(args.claims, args.plots, args.table_out, args.markdown_out)
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"{len(table)} claims -> {args.table_out}, {args.markdown_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Shared fixtures: the repository, a disposable copy of it, and the workflow's command-line tools."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A command-line tool of the environment running the tests (snakemake, dvc, snakefmt)."""
+    return str(BIN / name)
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def copy_repository(dest: Path) -> Path:
+    """Copy the files git would carry (tracked, and new ones not ignored) to ``dest``: a fresh clone's view."""
+    listing = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO).stdout
+    for rel in filter(None, listing.split("\0")):
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    return copy_repository(tmp_path / "repo")
+
+
+@pytest.fixture
+def git_repo_copy(repo_copy: Path) -> Path:
+    """A copy that is a git repository with one commit, as DVC requires."""
+    run(["git", "init", "-q", "-b", "main"], cwd=repo_copy)
+    run(["git", "add", "-A"], cwd=repo_copy)
+    run(["git", "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-q", "-m", "copy"], cwd=repo_copy)
+    return repo_copy

@@ -1,0 +1,102 @@
+"""Atomic writers and the claims ledger."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from kexue_repro.common.atomic import atomic_path, write_csv, write_json
+from kexue_repro.common.claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Claim,
+    interval_verdict,
+    read_claims,
+    verdict,
+    write_claims,
+)
+
+
+def make_claim(**overrides) -> Claim:
+    fields = dict(
+        study="demo", claim_id="demo.effect", statement="the effect is positive", metric="delta accuracy",
+        ours=0.4, interval=(0.1, 0.7), anchor=0.46, anchor_source="https://kexue.fm/archives/0000",
+        criterion="interval above 0", verdict=REPRODUCED, scale="smoke", evidence="results/demo/x.csv",
+        seeds=(0, 1, 2),
+    )  # fmt: skip
+    fields.update(overrides)
+    return Claim(**fields)
+
+
+def test_failed_atomic_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    target = tmp_path / "sub" / "m.json"
+    write_json(target, {"b": 1, "a": [1.5]})
+    write_json(target, {"a": 2})
+    assert json.loads(target.read_text()) == {"a": 2}
+    assert [p.name for p in target.parent.iterdir()] == ["m.json"]
+
+
+def test_write_json_refuses_nan(tmp_path):
+    with pytest.raises(ValueError):
+        write_json(tmp_path / "m.json", {"a": float("nan")})
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_write_csv_is_byte_stable(tmp_path):
+    frame = pd.DataFrame({"x": [1 / 3, 2.0], "y": ["a", "b"]})
+    write_csv(tmp_path / "a.csv", frame)
+    write_csv(tmp_path / "b.csv", frame)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes() == b"x,y\n0.333333,a\n2,b\n"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [(0.1, 0.5, REPRODUCED), (-0.5, -0.1, NOT_REPRODUCED), (-0.1, 0.1, INCONCLUSIVE)],
+)
+def test_interval_verdict(low, high, expected):
+    assert interval_verdict(low, high) == expected
+
+
+def test_verdict_of_a_criterion():
+    assert [verdict(True), verdict(False), verdict(None)] == [REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE]
+
+
+def test_claims_round_trip(tmp_path):
+    path = tmp_path / "claims.json"
+    write_claims(path, [make_claim(), make_claim(claim_id="demo.other", interval=None, seeds=())])
+    rows = read_claims(path)
+    assert rows[0]["interval"] == [0.1, 0.7] and rows[0]["seeds"] == [0, 1, 2]
+    assert rows[1]["interval"] is None
+
+
+def test_unknown_verdict_is_refused():
+    with pytest.raises(ValueError, match="verdict"):
+        make_claim(verdict="sort of")
+
+
+def test_duplicate_claim_ids_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="duplicate"):
+        write_claims(tmp_path / "c.json", [make_claim(), make_claim()])
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_ledger_breaking_the_schema_names_file_and_field(tmp_path):
+    path = tmp_path / "claims.json"
+    row = make_claim().as_row()
+    row["scale"] = "huge"
+    path.write_text(json.dumps([row]))
+    with pytest.raises(ValueError) as err:
+        read_claims(path)
+    assert str(path) in str(err.value) and "0/scale" in str(err.value) and "\n" not in str(err.value)
