@@ -109,8 +109,9 @@ def no_env_mirrors(monkeypatch):
     monkeypatch.delenv("KEXUE_REPRO_MIRRORS", raising=False)
 
 
-def _remote(url: str, sha: str = GOOD_SHA, name: str = "good.bin",
-            mirror_path: str | None = None) -> RemoteFile:
+def _remote(
+    url: str, sha: str = GOOD_SHA, name: str = "good.bin", mirror_path: str | None = None
+) -> RemoteFile:
     return RemoteFile(name, sha, url, mirror_path)
 
 
@@ -219,8 +220,10 @@ def test_remote_file_rejects_bad_hash_and_path_names():
 
 
 def test_good_zip_extracts(server, tmp_path):
-    archive = fetch(_remote(f"{server.base}/good.zip", hashlib.sha256(GOOD_ZIP).hexdigest(), "good.zip"),
-                    tmp_path / "downloads")
+    archive = fetch(
+        _remote(f"{server.base}/good.zip", hashlib.sha256(GOOD_ZIP).hexdigest(), "good.zip"),
+        tmp_path / "downloads",
+    )
     dest = tmp_path / "out"
     files = extract(archive, dest)
     assert sorted(files) == sorted([dest / "data/a.txt", dest / "data/sub/b.txt", dest / "top.txt"])
@@ -263,11 +266,14 @@ def _tar_with_link(tmp_path: Path, name: str, link: str, kind: bytes) -> Path:
     return archive
 
 
-@pytest.mark.parametrize("link, kind", [
-    ("../../etc/passwd", tarfile.SYMTYPE),
-    ("/etc/passwd", tarfile.SYMTYPE),
-    ("../outside", tarfile.LNKTYPE),
-])
+@pytest.mark.parametrize(
+    "link, kind",
+    [
+        ("../../etc/passwd", tarfile.SYMTYPE),
+        ("/etc/passwd", tarfile.SYMTYPE),
+        ("../outside", tarfile.LNKTYPE),
+    ],
+)
 def test_tar_links_pointing_outside_are_refused(tmp_path, link, kind):
     archive = _tar_with_link(tmp_path, "sub/link", link, kind)
     with pytest.raises(UnsafeArchiveError, match="sub/link"):
@@ -304,14 +310,27 @@ def test_unreadable_archive_is_one_line_error(tmp_path):
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "KEXUE_REPRO_MIRRORS"}
-    return subprocess.run([sys.executable, "-m", "kexue_repro.data", *args],
-                          capture_output=True, text=True, env=env, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "kexue_repro.data", *args], capture_output=True, text=True, env=env, timeout=30
+    )
 
 
 def test_cli_fetch_prints_path(server, tmp_path):
-    result = _cli("fetch", "--url", f"{server.base}/missing/good.bin", "--sha256", GOOD_SHA,
-                  "--name", "good.bin", "--dest", str(tmp_path),
-                  "--mirror", f"{server.base}/mirror", "--mirror-path", "data/good.bin")
+    result = _cli(
+        "fetch",
+        "--url",
+        f"{server.base}/missing/good.bin",
+        "--sha256",
+        GOOD_SHA,
+        "--name",
+        "good.bin",
+        "--dest",
+        str(tmp_path),
+        "--mirror",
+        f"{server.base}/mirror",
+        "--mirror-path",
+        "data/good.bin",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{tmp_path / 'good.bin'}\n"
     assert (tmp_path / "good.bin").read_bytes() == GOOD

@@ -13,7 +13,13 @@ from kexue_repro.common.claims import VERDICTS, read_claims
 
 pytestmark = pytest.mark.e2e
 
-SNAKEMAKE = [tool("snakemake"), "--profile", "workflow/profiles/local", "--configfile", "tests/config/tiny.yaml"]
+SNAKEMAKE = [
+    tool("snakemake"),
+    "--profile",
+    "workflow/profiles/local",
+    "--configfile",
+    "tests/config/tiny.yaml",
+]
 
 
 def studies(repo) -> list[str]:
@@ -54,11 +60,25 @@ def test_dvc_repro_experiments_and_diffs(git_repo_copy):
     assert "Nothing to be done" in "".join(run([tool("snakemake"), "-n"], cwd=repo).stdout)
 
     run(["git", "add", "-A"], cwd=repo)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "baseline"], cwd=repo)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@localhost",
+            "commit",
+            "--allow-empty",
+            "-qm",
+            "baseline",
+        ],
+        cwd=repo,
+    )
     exp = run([tool("dvc"), "exp", "run", "-S", "leaderboard.tau_threshold=0.99"], cwd=repo)
     assert "Running stage 'leaderboard'" in exp.stdout
-    params = run([tool("dvc"), "params", "diff", "--json"], cwd=repo).stdout
-    assert json.loads(params)["params.yaml"]["leaderboard.tau_threshold"] == {"old": 0.8, "new": 0.99}
+    params = json.loads(run([tool("dvc"), "params", "diff", "--json"], cwd=repo).stdout)
+    change = params["params.yaml"]["leaderboard.tau_threshold"]
+    assert (change["old"], change["new"]) == (0.8, 0.99)
     run([tool("dvc"), "metrics", "diff", "--all"], cwd=repo)
     shown = run([tool("dvc"), "exp", "show", "--json"], cwd=repo).stdout
     assert "tau_threshold" in shown

@@ -38,7 +38,16 @@ def test_report_lists_every_claim_and_plot(tmp_path, monkeypatch):
 def test_report_refuses_a_broken_ledger(tmp_path, capsys):
     bad = tmp_path / "claims.json"
     bad.write_text('[{"study": "x"}]')
-    code = main(["--claims", str(bad), "--table-out", str(tmp_path / "c.csv"), "--markdown-out", str(tmp_path / "r.md")])
+    code = main(
+        [
+            "--claims",
+            str(bad),
+            "--table-out",
+            str(tmp_path / "c.csv"),
+            "--markdown-out",
+            str(tmp_path / "r.md"),
+        ]
+    )
     assert code == 1
     assert str(bad) in capsys.readouterr().err
     assert not (tmp_path / "c.csv").exists()

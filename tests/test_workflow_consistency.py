@@ -6,7 +6,6 @@ a benchmark, resources and a software environment.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml
@@ -19,7 +18,9 @@ from conftest import REPO, run, tool
 @pytest.fixture(scope="module")
 def workflow():
     with SnakemakeApi(OutputSettings()) as api:
-        yield api.workflow(resource_settings=ResourceSettings(), snakefile=REPO / "Snakefile", workdir=REPO)._workflow
+        yield api.workflow(
+            resource_settings=ResourceSettings(), snakefile=REPO / "Snakefile", workdir=REPO
+        )._workflow
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,9 @@ def target_files(workflow, name: str) -> set[str]:
 
 def test_every_dvc_stage_is_a_snakemake_target_rule(workflow, stages):
     rule_names = {r.name for r in workflow.rules}
-    assert set(stages) <= rule_names, f"DVC stages without a Snakemake target rule: {set(stages) - rule_names}"
+    assert set(stages) <= rule_names, (
+        f"DVC stages without a Snakemake target rule: {set(stages) - rule_names}"
+    )
 
 
 def test_dvc_outs_equal_snakemake_targets_per_stage(workflow, stages):
@@ -62,7 +65,9 @@ def test_every_dvc_stage_depends_on_its_inputs(stages):
     produced = set().union(*(stage_files(s) for s in stages.values()))
     for name, stage in stages.items():
         for dep in stage.get("deps", []):
-            assert (REPO / dep).exists() or dep in produced, f"stage {name}: dep {dep} is neither a file nor an out"
+            assert (REPO / dep).exists() or dep in produced, (
+                f"stage {name}: dep {dep} is neither a file nor an out"
+            )
 
 
 def test_rules_declare_log_benchmark_resources_and_environment(workflow):
@@ -78,7 +83,3 @@ def test_rules_declare_log_benchmark_resources_and_environment(workflow):
 def test_snakemake_lint_is_clean():
     proc = run([tool("snakemake"), "--lint"], cwd=REPO, check=False)
     assert proc.returncode == 0 and "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
-
-
-def test_snakefmt_is_clean():
-    run([tool("snakefmt"), "--check", "Snakefile", "workflow/"], cwd=REPO)

@@ -22,8 +22,10 @@ rule leaderboard_score:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        tolerance=config["leaderboard"]["official_tolerance"],
     shell:
-        "python -m kexue_repro.leaderboard score --table {input.table}"
+        "python -m kexue_repro.leaderboard score --table {input.table} --tolerance {params.tolerance}"
         " --official-out {output.official} --means-out {output.means} > {log} 2>&1"
 
 
@@ -98,12 +100,13 @@ rule leaderboard_claims:
         runtime=5,
     params:
         tolerance=config["leaderboard"]["official_tolerance"],
+        rounding_bound=config["leaderboard"]["rounding_bound"],
         tau_threshold=config["leaderboard"]["tau_threshold"],
         scale=config["scale"],
     shell:
         "python -m kexue_repro.leaderboard claims --official {input.official} --ranks {input.ranks}"
         " --kendall {input.kendall} --human {input.human} --tolerance {params.tolerance}"
-        " --tau-threshold {params.tau_threshold} --scale {params.scale}"
+        " --rounding-bound {params.rounding_bound} --tau-threshold {params.tau_threshold} --scale {params.scale}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 

@@ -56,7 +56,9 @@ class Claim:
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
-            raise ValueError(f"claim {self.study}/{self.claim_id}: verdict {self.verdict!r} is not one of {VERDICTS}")
+            raise ValueError(
+                f"claim {self.study}/{self.claim_id}: verdict {self.verdict!r} is not one of {VERDICTS}"
+            )
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)

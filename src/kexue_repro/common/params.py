@@ -29,7 +29,9 @@ def check_params(config: dict[str, Any], schema_file: str | os.PathLike, source:
     with open(schema_file, encoding="utf-8") as fh:
         schema = yaml.safe_load(fh)
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
+    errors = sorted(
+        validator.iter_errors(config), key=lambda e: (-len(e.absolute_path), str(e.absolute_path))
+    )
     if errors:
         err = errors[0]
         message = err.message if err.validator != "additionalProperties" else "unknown key"

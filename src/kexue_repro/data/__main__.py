@@ -20,8 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     fetch_cmd.add_argument("--sha256", required=True, help="expected sha256, lowercase hex")
     fetch_cmd.add_argument("--name", required=True, help="file name in --dest")
     fetch_cmd.add_argument("--dest", required=True, help="destination directory")
-    fetch_cmd.add_argument("--mirror", action="append", default=[], metavar="BASE",
-                           help="mirror base URL, tried after --url (repeatable)")
+    fetch_cmd.add_argument(
+        "--mirror",
+        action="append",
+        default=[],
+        metavar="BASE",
+        help="mirror base URL, tried after --url (repeatable)",
+    )
     fetch_cmd.add_argument("--mirror-path", help="the file's path under a mirror base (default: --name)")
 
     extract_cmd = commands.add_parser("extract", help="safely extract a .zip or .tar[.gz] archive")

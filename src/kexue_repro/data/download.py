@@ -122,8 +122,15 @@ class _SourceError(Exception):
         self.transient = transient
 
 
-def _fetch_from(session: requests.Session, url: str, target: Path, sha256: str,
-                retries: int, backoff: float, timeout: float) -> None:
+def _fetch_from(
+    session: requests.Session,
+    url: str,
+    target: Path,
+    sha256: str,
+    retries: int,
+    backoff: float,
+    timeout: float,
+) -> None:
     for attempt in range(retries + 1):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
@@ -138,12 +145,15 @@ def _fetch_from(session: requests.Session, url: str, target: Path, sha256: str,
 def _download(session: requests.Session, url: str, target: Path, sha256: str, timeout: float) -> None:
     try:
         # Ask for the bytes as stored, so Content-Length counts exactly what we hash.
-        with session.get(url, stream=True, timeout=timeout,
-                         headers={"Accept-Encoding": "identity"}) as response:
+        with session.get(
+            url, stream=True, timeout=timeout, headers={"Accept-Encoding": "identity"}
+        ) as response:
             status = response.status_code
             if status >= 400:
-                raise _SourceError(f"HTTP {status} {response.reason}",
-                                   transient=status >= 500 or status in _TRANSIENT_STATUSES)
+                raise _SourceError(
+                    f"HTTP {status} {response.reason}",
+                    transient=status >= 500 or status in _TRANSIENT_STATUSES,
+                )
             expected_size = _content_length(response)
             digest, size = hashlib.sha256(), 0
             with atomic_path(target) as tmp:
@@ -155,13 +165,15 @@ def _download(session: requests.Session, url: str, target: Path, sha256: str, ti
                             size += len(chunk)
                             bar.update(len(chunk))
                     except requests.exceptions.ChunkedEncodingError as exc:
-                        raise _SourceError("truncated body: connection broken mid-body",
-                                           transient=True) from exc
+                        raise _SourceError(
+                            "truncated body: connection broken mid-body", transient=True
+                        ) from exc
                 if expected_size is not None and size != expected_size:
                     raise _SourceError(f"truncated body: got {size} of {expected_size} bytes", transient=True)
                 if digest.hexdigest() != sha256:
-                    raise _SourceError(f"sha256 mismatch: expected {sha256}, got {digest.hexdigest()}",
-                                       transient=False)
+                    raise _SourceError(
+                        f"sha256 mismatch: expected {sha256}, got {digest.hexdigest()}", transient=False
+                    )
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise _SourceError(f"{type(exc).__name__}: {exc}", transient=True) from exc
     except requests.RequestException as exc:  # a malformed URL, too many redirects, ...
@@ -177,8 +189,11 @@ def _content_length(response: requests.Response) -> int | None:
 
 
 def _progress(name: str, total: int | None) -> tqdm:
-    quiet = (bool(os.environ.get("CI")) or not sys.stderr.isatty()
-             or (total is not None and total < _PROGRESS_MIN_BYTES))
+    quiet = (
+        bool(os.environ.get("CI"))
+        or not sys.stderr.isatty()
+        or (total is not None and total < _PROGRESS_MIN_BYTES)
+    )
     return tqdm(total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024, disable=quiet)
 
 
@@ -252,7 +267,8 @@ def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> PurePosixPath:
         raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a device, fifo or other special file")
     if posixpath.isabs(member.linkname) or _escapes(link_target):
         raise UnsafeArchiveError(
-            f"{archive}: member {member.name!r} links to {member.linkname!r}, outside the destination")
+            f"{archive}: member {member.name!r} links to {member.linkname!r}, outside the destination"
+        )
     return path
 
 

@@ -21,15 +21,25 @@ BENCHMARK_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 DIAGNOSTIC_COLUMNS: dict[str, tuple[str, ...]] = {"GLUE": ("AX",), "SuperGLUE": ("AX-b", "AX-g")}
 OVERALL_TASK = "OVERALL"
-FIELDS = ("benchmark", "snapshot", "model", "team", "task", "metric", "value_raw",
-          "task_score_mean_of_metrics", "reported_overall", "quality", "source")
+FIELDS = (
+    "benchmark",
+    "snapshot",
+    "model",
+    "team",
+    "task",
+    "metric",
+    "value_raw",
+    "task_score_mean_of_metrics",
+    "reported_overall",
+    "quality",
+    "source",
+)
 OPTIONAL_FIELDS = ("team",)
 HUMAN_MARKER = "Human"
 
 VERIFIED = "verified"
 LOW_CONFIDENCE = "low-confidence"
 OVERALL_ONLY = "overall-only"
-QUALITY_CLASSES = (VERIFIED, LOW_CONFIDENCE, OVERALL_ONLY)
 _EXACT_FLAGS = {"partial,low-confidence": LOW_CONFIDENCE, "overall-only": OVERALL_ONLY}
 
 # value_raw is printed with at most two decimals; its mean must match task_score_mean_of_metrics.
@@ -68,7 +78,9 @@ def _number(path: Path, line: int, field: str, text: str) -> float:
 
 def _parse_record(path: Path, line: int, record: dict[str | None, Any]) -> dict[str, Any]:
     if None in record:
-        raise _fail(path, line, FIELDS[-1], f"{len(record[None])} field(s) more than the header's {len(FIELDS)}")
+        raise _fail(
+            path, line, FIELDS[-1], f"{len(record[None])} field(s) more than the header's {len(FIELDS)}"
+        )
     for field in FIELDS:
         if record[field] is None:
             raise _fail(path, line, field, "missing (the line has fewer fields than the header)")
@@ -76,7 +88,9 @@ def _parse_record(path: Path, line: int, record: dict[str | None, Any]) -> dict[
             raise _fail(path, line, field, "empty")
     benchmark, task = record["benchmark"], record["task"]
     if benchmark not in BENCHMARK_COLUMNS:
-        raise _fail(path, line, "benchmark", f"unknown benchmark {benchmark!r}; known: {sorted(BENCHMARK_COLUMNS)}")
+        raise _fail(
+            path, line, "benchmark", f"unknown benchmark {benchmark!r}; known: {sorted(BENCHMARK_COLUMNS)}"
+        )
     if task != OVERALL_TASK and task not in BENCHMARK_COLUMNS[benchmark]:
         raise _fail(path, line, "task", f"unknown {benchmark} task {task!r}")
     klass = quality_class(record["quality"])
@@ -86,14 +100,23 @@ def _parse_record(path: Path, line: int, record: dict[str | None, Any]) -> dict[
     printed = [_number(path, line, "value_raw", part) for part in record["value_raw"].split("/")]
     printed_mean = sum(printed) / len(printed)
     if abs(printed_mean - score) > _MEAN_TOLERANCE:
-        raise _fail(path, line, "task_score_mean_of_metrics",
-                    f"{score:g} is not the mean {printed_mean:g} of value_raw {record['value_raw']!r}")
+        raise _fail(
+            path,
+            line,
+            "task_score_mean_of_metrics",
+            f"{score:g} is not the mean {printed_mean:g} of value_raw {record['value_raw']!r}",
+        )
     reported = _number(path, line, "reported_overall", record["reported_overall"])
     if task == OVERALL_TASK and abs(score - reported) > _MEAN_TOLERANCE:
         raise _fail(path, line, "reported_overall", f"{reported:g} differs from the OVERALL cell {score:g}")
-    return {**{f: record[f] for f in FIELDS}, "task_score_mean_of_metrics": score,
-            "reported_overall": reported, "quality_class": klass, "line": line,
-            "row": row_label(record["model"], record["snapshot"])}
+    return {
+        **{f: record[f] for f in FIELDS},
+        "task_score_mean_of_metrics": score,
+        "reported_overall": reported,
+        "quality_class": klass,
+        "line": line,
+        "row": row_label(record["model"], record["snapshot"]),
+    }
 
 
 def _check_rows(path: Path, records: list[dict[str, Any]]) -> None:
@@ -104,13 +127,22 @@ def _check_rows(path: Path, records: list[dict[str, Any]]) -> None:
         key = (rec["benchmark"], rec["row"])
         task_key = (*key, rec["task"])
         if task_key in seen_tasks:
-            raise _fail(path, rec["line"], "task", f"task {rec['task']!r} repeated for {rec['benchmark']} row {rec['row']!r}")
+            raise _fail(
+                path,
+                rec["line"],
+                "task",
+                f"task {rec['task']!r} repeated for {rec['benchmark']} row {rec['row']!r}",
+            )
         seen_tasks.add(task_key)
         first = first_of_row.setdefault(key, rec)
         for field in ("quality", "reported_overall"):
             if rec[field] != first[field]:
-                raise _fail(path, rec["line"], field,
-                            f"{rec[field]!r} differs from {first[field]!r} on line {first['line']} of the same row")
+                raise _fail(
+                    path,
+                    rec["line"],
+                    field,
+                    f"{rec[field]!r} differs from {first[field]!r} on line {first['line']} of the same row",
+                )
 
 
 def load_long_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -147,7 +179,9 @@ def wide_table(long: pd.DataFrame, benchmark: str) -> pd.DataFrame:
         reported_overall=("reported_overall", "first"),
     )
     meta["is_human"] = meta["model"].str.contains(HUMAN_MARKER, regex=False)
-    cells = part[part["task"] != OVERALL_TASK].pivot(index="row", columns="task", values="task_score_mean_of_metrics")
+    cells = part[part["task"] != OVERALL_TASK].pivot(
+        index="row", columns="task", values="task_score_mean_of_metrics"
+    )
     return meta.join(cells.reindex(columns=list(BENCHMARK_COLUMNS[benchmark])))
 
 

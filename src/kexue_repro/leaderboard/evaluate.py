@@ -1,4 +1,4 @@
-"""Tables and the plot of study 8783: official scores, means under each rule, ranks, Kendall tau, human rank."""
+"""Tables and the plot of study 8783: official scores, means per rule, ranks, Kendall tau, human rank."""
 
 from __future__ import annotations
 
@@ -7,22 +7,58 @@ import os
 from itertools import combinations
 from typing import Mapping, Sequence
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
 from kexue_repro.common.plotting import figure, save_figure
 from kexue_repro.leaderboard.data import BENCHMARK_COLUMNS, VERIFIED
-from kexue_repro.leaderboard.model import MEANS, OFFICIAL_TASKS, RULES, official_score, rule_average
+from kexue_repro.leaderboard.model import (
+    MEANS,
+    OFFICIAL_TASKS,
+    RULES,
+    has_task,
+    official_score,
+    rule_average,
+    task_score,
+)
 
 ROW_FIELDS = ["benchmark", "row", "snapshot", "model", "quality", "quality_class", "is_human"]
-OFFICIAL_FIELDS = [*ROW_FIELDS, "source", "reported_overall", "recomputed", "diff", "abs_diff",
-                   "within_tolerance", "note"]
+OFFICIAL_FIELDS = [
+    *ROW_FIELDS,
+    "source",
+    "reported_overall",
+    "recomputed",
+    "diff",
+    "abs_diff",
+    "within_tolerance",
+    "note",
+]
 MEANS_FIELDS = [*ROW_FIELDS, "rule", "mean", "value", "n_columns", "columns", "note"]
 RANKS_FIELDS = ["benchmark", "rule", "mean", "rank", "row", "is_human", "value", "n_columns"]
-KENDALL_FIELDS = ["benchmark", "comparison", "rule_a", "mean_a", "rule_b", "mean_b", "n_rows", "tau", "p_value"]
-HUMAN_FIELDS = ["benchmark", "rule", "mean", "human_row", "human_value", "human_rank", "n_ranked",
-                "n_models_above", "models_above"]
+KENDALL_FIELDS = [
+    "benchmark",
+    "comparison",
+    "rule_a",
+    "mean_a",
+    "rule_b",
+    "mean_b",
+    "n_rows",
+    "tau",
+    "p_value",
+]
+HUMAN_FIELDS = [
+    "benchmark",
+    "rule",
+    "mean",
+    "human_row",
+    "human_value",
+    "human_rank",
+    "n_ranked",
+    "n_models_above",
+    "models_above",
+]
 
 # Inputs have at most two decimals: rounding a difference to 9 decimals removes float noise
 # (87.1 - 87.05 is not exactly 0.05) without changing any comparison that matters.
@@ -32,13 +68,19 @@ _ORDER = {name: i for i, name in enumerate((*RULES, *MEANS))}
 
 def _sorted(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Sort rows deterministically, rules and means in their study order rather than alphabetically."""
+
     def key(column: pd.Series) -> pd.Series:
-        return column.map(_ORDER) if column.name in ("rule", "mean", "rule_a", "mean_a", "rule_b", "mean_b") else column
+        return (
+            column.map(_ORDER)
+            if column.name in ("rule", "mean", "rule_a", "mean_a", "rule_b", "mean_b")
+            else column
+        )
+
     return frame.sort_values(list(by), key=key, kind="mergesort").reset_index(drop=True)
 
 
 def read_table(path: str | os.PathLike, required: Sequence[str]) -> pd.DataFrame:
-    """Read one of this study's CSV tables; a missing column or unparsable file raises a one-line ValueError."""
+    """Read one of this study's CSV tables; a missing column or bad file raises a one-line ValueError."""
     try:
         frame = pd.read_csv(path)
     except ValueError as err:
@@ -53,17 +95,21 @@ def _row_scores(row: pd.Series, benchmark: str) -> dict[str, float]:
     return {c: float(row[c]) for c in BENCHMARK_COLUMNS[benchmark]}
 
 
-def _implied_note(row: pd.Series, benchmark: str, missing_note: str) -> str:
-    """For a row lacking one official task, the score the reported overall implies for it."""
+def _row_fields(benchmark: str, label: str, row: pd.Series) -> dict[str, object]:
+    return {"benchmark": benchmark, "row": label, **{f: row[f] for f in ROW_FIELDS[2:]}}
+
+
+def _with_implied_score(note: str, row: pd.Series, benchmark: str) -> str:
+    """For a row lacking exactly one official task, add the score its reported overall implies for it."""
     scores = _row_scores(row, benchmark)
     tasks = OFFICIAL_TASKS[benchmark]
-    known = [t for t in tasks if not math.isnan(official_score({**scores}, benchmark).value)
-             or all(not math.isnan(scores.get(p, math.nan)) for p in (t,))]
-    absent = [t for t in tasks if t not in known]
+    absent = [t for t in tasks if not has_task(scores, t)]
     if len(absent) != 1:
-        return missing_note
-    implied = len(tasks) * row["reported_overall"] - sum(scores[t] for t in known)
-    return f"{missing_note} (the reported overall implies {absent[0]} = {implied:.1f})"
+        return note
+    implied = len(tasks) * row["reported_overall"] - sum(
+        task_score(scores, t) for t in tasks if t not in absent
+    )
+    return f"{note}; the reported overall implies {absent[0]} = {implied:.1f}"
 
 
 def official_table(wides: Mapping[str, pd.DataFrame], tolerance: float) -> pd.DataFrame:
@@ -75,10 +121,188 @@ def official_table(wides: Mapping[str, pd.DataFrame], tolerance: float) -> pd.Da
             diff = round(result.value - row["reported_overall"], _DIFF_DECIMALS)
             note = result.note
             if note.startswith("missing"):
-                note = _implied_note(row, benchmark, note)
-            records.append({**row[ROW_FIELDS[2:]].to_dict(), "benchmark": benchmark, "row": label,
-                            "source": row["source"], "reported_overall": row["reported_overall"],
-                            "recomputed": result.value, "diff": diff, "abs_diff": abs(diff),
-                            "within_tolerance": bool(abs(diff) <= tolerance) if not math.isnan(diff) else None,
-                            "note": note})
+                note = _with_implied_score(note, row, benchmark)
+            records.append(
+                {
+                    **_row_fields(benchmark, label, row),
+                    "source": row["source"],
+                    "reported_overall": row["reported_overall"],
+                    "recomputed": result.value,
+                    "diff": diff,
+                    "abs_diff": abs(diff),
+                    "within_tolerance": None if math.isnan(diff) else bool(abs(diff) <= tolerance),
+                    "note": note,
+                }
+            )
     return _sorted(pd.DataFrame.from_records(records, columns=OFFICIAL_FIELDS), ["benchmark", "row"])
+
+
+def means_table(wides: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """AM, GM and HM of every row (all quality classes) under every task-set rule."""
+    records = []
+    for benchmark, wide in wides.items():
+        for label, row in wide.iterrows():
+            scores = _row_scores(row, benchmark)
+            for rule in RULES:
+                for mean in MEANS:
+                    result = rule_average(scores, benchmark, rule, mean, bool(row["is_human"]))
+                    records.append(
+                        {
+                            **_row_fields(benchmark, label, row),
+                            "rule": rule,
+                            "mean": mean,
+                            "value": result.value,
+                            "n_columns": len(result.columns),
+                            "columns": ";".join(result.columns),
+                            "note": result.note,
+                        }
+                    )
+    return _sorted(
+        pd.DataFrame.from_records(records, columns=MEANS_FIELDS), ["benchmark", "rule", "mean", "row"]
+    )
+
+
+def rank_table(means: pd.DataFrame) -> pd.DataFrame:
+    """Rank per (benchmark, rule, mean) of the verified rows with a defined value; 1 = best, ties share
+    the best rank of the tie."""
+    ranked = means[(means["quality_class"] == VERIFIED) & means["value"].notna()].copy()
+    groups = ranked.groupby(["benchmark", "rule", "mean"])["value"]
+    ranked["rank"] = groups.rank(method="min", ascending=False).astype(int)
+    return _sorted(ranked[RANKS_FIELDS], ["benchmark", "rule", "mean", "rank", "row"])
+
+
+def _comparisons() -> list[tuple[str, tuple[str, str], tuple[str, str]]]:
+    within = [("within_rule", (rule, a), (rule, b)) for rule in RULES for a, b in combinations(MEANS, 2)]
+    across = [("across_rules", (a, mean), (b, mean)) for mean in MEANS for a, b in combinations(RULES, 2)]
+    return within + across
+
+
+def _tau(x: pd.Series, y: pd.Series) -> tuple[float, float]:
+    if len(x) < 2 or x.nunique() < 2 or y.nunique() < 2:
+        return math.nan, math.nan
+    result = kendalltau(x.to_numpy(), y.to_numpy())
+    return float(result.statistic), float(result.pvalue)
+
+
+def kendall_table(ranks: pd.DataFrame) -> pd.DataFrame:
+    """Kendall tau-b between two rankings, over the rows ranked under both: AM/GM/HM within a rule, and
+    each mean across rules."""
+    records = []
+    for benchmark, part in ranks.groupby("benchmark", sort=True):
+        rank_of = {key: group.set_index("row")["rank"] for key, group in part.groupby(["rule", "mean"])}
+        empty = pd.Series(dtype=float)
+        for comparison, a, b in _comparisons():
+            x, y = rank_of.get(a, empty), rank_of.get(b, empty)
+            common = x.index.intersection(y.index).sort_values()
+            tau, p_value = _tau(x[common], y[common])
+            records.append(
+                {
+                    "benchmark": benchmark,
+                    "comparison": comparison,
+                    "rule_a": a[0],
+                    "mean_a": a[1],
+                    "rule_b": b[0],
+                    "mean_b": b[1],
+                    "n_rows": len(common),
+                    "tau": tau,
+                    "p_value": p_value,
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=KENDALL_FIELDS)
+
+
+def _human_row(group: pd.DataFrame, benchmark: str) -> pd.Series | None:
+    humans = group[group["is_human"]]
+    if len(humans) > 1:
+        raise ValueError(f"{benchmark}: several human rows: {sorted(humans['row'])}")
+    return None if humans.empty else humans.iloc[0]
+
+
+def human_rank_table(ranks: pd.DataFrame) -> pd.DataFrame:
+    """The human row's rank and the rows above it, per (benchmark, rule, mean); empty where unranked."""
+    records = []
+    for benchmark in sorted(ranks["benchmark"].unique()):
+        for rule in RULES:
+            for mean in MEANS:
+                group = ranks[
+                    (ranks["benchmark"] == benchmark) & (ranks["rule"] == rule) & (ranks["mean"] == mean)
+                ]
+                human = _human_row(group, benchmark)
+                above = [] if human is None else sorted(group.loc[group["value"] > human["value"], "row"])
+                records.append(
+                    {
+                        "benchmark": benchmark,
+                        "rule": rule,
+                        "mean": mean,
+                        "human_row": None if human is None else human["row"],
+                        "human_value": math.nan if human is None else human["value"],
+                        "human_rank": math.nan if human is None else human["rank"],
+                        "n_ranked": len(group),
+                        "n_models_above": math.nan if human is None else len(above),
+                        "models_above": "; ".join(above),
+                    }
+                )
+    return pd.DataFrame.from_records(records, columns=HUMAN_FIELDS)
+
+
+def models_above_humans(
+    ranks: pd.DataFrame, benchmark: str, rule: str
+) -> tuple[dict[str, set[str]], int] | None:
+    """Per mean, the rows above the human row, among the rows ranked under all three means of ``rule``
+    (so the sets are comparable), and how many rows that is; None if the human row is not among them."""
+    part = ranks[(ranks["benchmark"] == benchmark) & (ranks["rule"] == rule)]
+    values = part.pivot(index="row", columns="mean", values="value").reindex(columns=list(MEANS)).dropna()
+    human = _human_row(part.drop_duplicates("row"), benchmark)
+    if human is None or human["row"] not in values.index:
+        return None
+    human_values = values.loc[human["row"]]
+    return {m: set(values.index[values[m] > human_values[m]]) for m in MEANS}, len(values)
+
+
+COMBINATIONS = [(rule, mean) for rule in RULES for mean in MEANS]
+
+
+def plot_rank_changes(ranks: pd.DataFrame, path: str | os.PathLike) -> None:
+    """One panel per benchmark: each ranked row's rank (y) under each (rule, mean) (x); humans bold black."""
+    benchmarks = sorted(ranks["benchmark"].unique())
+    fig, axes = figure(len(benchmarks), 1, figsize=(11, 4.8 * len(benchmarks)), squeeze=False)
+    palette = matplotlib.colormaps["tab20"]
+    x = np.arange(len(COMBINATIONS))
+    for ax, benchmark in zip(axes[:, 0], benchmarks):
+        part = ranks[ranks["benchmark"] == benchmark]
+        table = part.pivot(index="row", columns=["rule", "mean"], values="rank")
+        table = table.reindex(columns=pd.MultiIndex.from_tuples(COMBINATIONS))
+        # Legend order follows the rows' average rank, so it reads like the leaderboard.
+        table = table.loc[table.mean(axis=1).sort_values(kind="mergesort").index]
+        humans = set(part.loc[part["is_human"], "row"])
+        for i, (label, row_ranks) in enumerate(table.iterrows()):
+            if label in humans:
+                ax.plot(
+                    x,
+                    row_ranks.to_numpy(),
+                    color="black",
+                    linewidth=3,
+                    marker="o",
+                    zorder=3,
+                    label=f"{label} (human baseline)",
+                )
+            else:
+                ax.plot(
+                    x,
+                    row_ranks.to_numpy(),
+                    color=palette(i % palette.N),
+                    linewidth=1.3,
+                    marker="o",
+                    markersize=4,
+                    linestyle="-" if i < palette.N else "--",
+                    label=label,
+                )
+        for boundary in (2.5, 5.5):
+            ax.axvline(boundary, color="grey", linewidth=0.8, alpha=0.6)
+        ax.set_xticks(x, [f"{rule}\n{mean}" for rule, mean in COMBINATIONS])
+        ax.set_yticks(range(1, int(np.nanmax(table.to_numpy())) + 1))
+        ax.invert_yaxis()
+        ax.set_ylabel("rank (1 = best)")
+        ax.set_title(f"{benchmark}: rank of each verified row under each (task-set rule, mean)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
+    save_figure(fig, path)

@@ -75,7 +75,9 @@ def official_score(scores: Mapping[str, float], benchmark: str) -> Average:
     return average(scores, OFFICIAL_TASKS[benchmark], "AM")
 
 
-def rule_columns(benchmark: str, rule: str, mean: str, is_human: bool, present: Sequence[str]) -> tuple[str, ...]:
+def rule_columns(
+    benchmark: str, rule: str, mean: str, is_human: bool, present: Sequence[str]
+) -> tuple[str, ...]:
     """The task columns a row is averaged over under ``rule``.
 
     official: the official task set. all_columns: every benchmark column the row has (``present``).
@@ -94,7 +96,9 @@ def rule_columns(benchmark: str, rule: str, mean: str, is_human: bool, present: 
     return BENCHMARK_COLUMNS[benchmark]
 
 
-def rule_average(scores: Mapping[str, float], benchmark: str, rule: str, mean: str, is_human: bool) -> Average:
+def rule_average(
+    scores: Mapping[str, float], benchmark: str, rule: str, mean: str, is_human: bool
+) -> Average:
     present = [c for c in BENCHMARK_COLUMNS[benchmark] if _present(scores, c)]
     result = average(scores, rule_columns(benchmark, rule, mean, is_human, present), mean)
     lacking = [c for c in BENCHMARK_COLUMNS[benchmark] if c not in present]
