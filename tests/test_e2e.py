@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -46,6 +47,13 @@ def test_pipeline_fills_the_ledger_and_is_then_up_to_date(repo_copy):
 
     dry = run([*SNAKEMAKE, "--dry-run"], cwd=repo_copy)
     assert "Nothing to be done" in dry.stdout + dry.stderr
+
+    run([*SNAKEMAKE, "--report", "results/report.html"], cwd=repo_copy)
+    html = (repo_copy / "results/report.html").read_text()
+    assert "Kendall tau between the rankings" in html, "report captions missing"
+
+    times = run([sys.executable, "-m", "kexue_repro.benchmarks.rule_times"], cwd=repo_copy).stdout
+    assert "leaderboard/score" in times and "TOTAL" in times
 
 
 def test_dvc_repro_experiments_and_diffs(git_repo_copy):
