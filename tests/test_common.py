@@ -100,3 +100,34 @@ def test_ledger_breaking_the_schema_names_file_and_field(tmp_path):
     with pytest.raises(ValueError) as err:
         read_claims(path)
     assert str(path) in str(err.value) and "0/scale" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_checkpoint_round_trip_with_weights_only(tmp_path):
+    import torch
+
+    from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
+    from kexue_repro.common.runtime import seed_everything
+
+    path = tmp_path / "ckpt.pt"
+    assert load_checkpoint(path) is None
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    generator = seed_everything(0)
+    save_checkpoint(path, {"epoch": 3, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                           "rng": generator.get_state()})  # fmt: skip
+    state = load_checkpoint(path)
+    assert state["epoch"] == 3
+    assert torch.equal(state["model"]["weight"], model.weight.detach())
+    assert torch.equal(state["rng"], generator.get_state())
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_same_seed_same_numbers():
+    import torch
+
+    from kexue_repro.common.runtime import seed_everything
+
+    first = torch.randn(5, generator=seed_everything(7))
+    assert torch.equal(first, torch.randn(5, generator=seed_everything(7)))
