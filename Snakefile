@@ -28,13 +28,14 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard"]
+STUDIES = ["leaderboard", "vae"]
 
 
 report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/leaderboard.smk"
+include: "workflow/rules/vae.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -42,4 +43,5 @@ rule all:
     default_target: True
     input:
         rules.leaderboard.input,
+        rules.vae.input,
         rules.report.output,

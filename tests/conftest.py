@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -46,9 +47,21 @@ def repo_copy(tmp_path: Path) -> Path:
     return copy_repository(tmp_path / "repo")
 
 
+def deep_merge(base: dict, override: dict) -> dict:
+    """``override`` merged into ``base`` key by key, as Snakemake merges a --configfile into the config."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = deep_merge(base[key], value) if isinstance(value, dict) and key in base else value
+    return merged
+
+
 @pytest.fixture
 def git_repo_copy(repo_copy: Path) -> Path:
-    """A copy that is a git repository with one commit, as DVC requires."""
+    """A copy whose params.yaml carries the tiny test sizes (DVC reads only params.yaml), committed with
+    git as DVC requires."""
+    params = yaml.safe_load((repo_copy / "params.yaml").read_text())
+    tiny = yaml.safe_load((repo_copy / "tests/config/tiny.yaml").read_text())
+    (repo_copy / "params.yaml").write_text(yaml.safe_dump(deep_merge(params, tiny), sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], cwd=repo_copy)
     run(["git", "add", "-A"], cwd=repo_copy)
     run(

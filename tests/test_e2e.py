@@ -87,6 +87,7 @@ def test_dvc_repro_experiments_and_diffs(git_repo_copy):
     params = json.loads(run([tool("dvc"), "params", "diff", "--json"], cwd=repo).stdout)
     change = params["params.yaml"]["leaderboard.tau_threshold"]
     assert (change["old"], change["new"]) == (0.8, 0.99)
+    assert "Running stage 'vae'" not in exp.stdout, "a leaderboard parameter must not rerun the VAE study"
     run([tool("dvc"), "metrics", "diff", "--all"], cwd=repo)
     shown = run([tool("dvc"), "exp", "show", "--json"], cwd=repo).stdout
     assert "tau_threshold" in shown

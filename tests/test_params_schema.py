@@ -41,6 +41,9 @@ def test_params_yaml_is_valid(params):
         ),
         (lambda p: p["data"].pop("mirrors"), "'data.mirrors'", "required"),
         (lambda p: p["data"].update(mirrors=["ftp://x"]), "'data.mirrors.0'", "does not match"),
+        (lambda p: p["vae"]["scales"]["full"].update(epochs=3), "'vae.scales.full'", "burda needs passes"),
+        (lambda p: p["vae"].update(k_train=[0, 5]), "'vae.k_train.0'", "minimum"),
+        (lambda p: p.update(device="tpu"), "'device'", "is not one of"),
     ],
 )
 def test_bad_params_name_the_key(params, edit, key, words):

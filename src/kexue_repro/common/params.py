@@ -34,5 +34,10 @@ def check_params(config: dict[str, Any], schema_file: str | os.PathLike, source:
     )
     if errors:
         err = errors[0]
-        message = err.message if err.validator != "additionalProperties" else "unknown key"
+        if err.validator == "additionalProperties":
+            message = "unknown key"
+        elif err.validator in ("oneOf", "anyOf"):  # jsonschema's message would print the whole value
+            message = err.schema.get("description", "matches none of the allowed forms")
+        else:
+            message = err.message
         raise ValueError(f"{source}: key '{_key_path(err)}': {message}".replace("\n", " "))
