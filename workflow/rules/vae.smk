@@ -192,5 +192,7 @@ rule vae_claims:
 rule vae:
     """Every output of study 8791 (the DVC stage of the same name runs this target)."""
     input:
+        expand(rules.vae_train.output, k=VAE_CFG["k_train"], seed=VAE_CFG["seeds"]),
+        rules.vae_claims.input.evals,
         rules.vae_exact.output,
         rules.vae_claims.output,
