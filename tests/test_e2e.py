@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import run, tool
 from kexue_repro.common.claims import VERDICTS, read_claims
+
+from conftest import run, tool
 
 pytestmark = pytest.mark.e2e
 

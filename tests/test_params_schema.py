@@ -7,8 +7,9 @@ import copy
 import pytest
 import yaml
 
-from conftest import REPO, run, tool
 from kexue_repro.common.params import check_params
+
+from conftest import REPO, run, tool
 
 SCHEMA = REPO / "workflow/schemas/params.schema.yaml"
 

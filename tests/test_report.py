@@ -6,6 +6,7 @@ import pandas as pd
 
 from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, write_claims
 from kexue_repro.report.__main__ import main
+
 from test_common import make_claim
 
 

@@ -6,7 +6,6 @@ a benchmark, resources and a software environment.
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
 from snakemake.api import SnakemakeApi

@@ -8,7 +8,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kexue_repro.data.download import DownloadError, RemoteFile, extract, fetch
+from kexue_repro.common.cli import run_steps
+from kexue_repro.data.download import RemoteFile, extract, fetch
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    print(
+        fetch(RemoteFile(args.name, args.sha256, args.url, args.mirror_path), args.dest, mirrors=args.mirror)
+    )
+
+
+def _extract(args: argparse.Namespace) -> None:
+    for path in extract(args.archive, args.dest):
+        print(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,18 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     extract_cmd.add_argument("archive")
     extract_cmd.add_argument("dest")
 
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "fetch":
-            remote = RemoteFile(args.name, args.sha256, args.url, args.mirror_path)
-            print(fetch(remote, args.dest, mirrors=args.mirror))
-        else:
-            for path in extract(args.archive, args.dest):
-                print(path)
-    except (DownloadError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    fetch_cmd.set_defaults(run=_fetch)
+    extract_cmd.set_defaults(run=_extract)
+    return run_steps(parser, argv)
 
 
 if __name__ == "__main__":

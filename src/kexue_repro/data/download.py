@@ -37,7 +37,7 @@ _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 log = logging.getLogger(__name__)
 
 
-class DownloadError(Exception):
+class DownloadError(OSError):
     """A fetch or an extraction failed. The message is one line naming the URL(s) or the archive."""
 
     def __init__(self, message: str) -> None:

@@ -16,6 +16,7 @@ from typing import Sequence
 
 from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import write_claims
+from kexue_repro.common.cli import run_steps
 from kexue_repro.leaderboard import claims, evaluate
 from kexue_repro.leaderboard.data import load_long_table, wide_tables
 
@@ -107,13 +108,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    try:
-        args.run(args)
-    except (ValueError, OSError) as err:
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 1
-    return 0
+    return run_steps(parser(), argv)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kexue_repro.common.cli import run
 from kexue_repro.report.assemble import assemble
 
 
@@ -14,14 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plots", nargs="*", default=[], help="plots to show under their study")
     parser.add_argument("--table-out", required=True)
     parser.add_argument("--markdown-out", required=True)
-    args = parser.parse_args(argv)
-    try:
-        table = assemble(args.claims, args.plots, args.table_out, args.markdown_out)
-    except (OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    return run(_assemble, parser.parse_args(argv))
+
+
+def _assemble(args: argparse.Namespace) -> None:
+    table = assemble(args.claims, args.plots, args.table_out, args.markdown_out)
     print(f"{len(table)} claims -> {args.table_out}, {args.markdown_out}")
-    return 0
 
 
 if __name__ == "__main__":

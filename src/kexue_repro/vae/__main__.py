@@ -25,8 +25,8 @@ import pandas as pd
 
 from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import write_claims
+from kexue_repro.common.cli import run_steps
 from kexue_repro.common.runtime import choose_device, set_threads
-from kexue_repro.data.download import DownloadError
 from kexue_repro.vae import data, evaluate, exact, schedule, train
 
 FLOAT_FORMAT = "%.10g"
@@ -247,13 +247,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    try:
-        args.run(args)
-    except (ValueError, OSError, KeyError, DownloadError) as err:
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 1
-    return 0
+    return run_steps(parser(), argv)
 
 
 if __name__ == "__main__":
