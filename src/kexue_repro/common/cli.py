@@ -10,6 +10,13 @@ from typing import Callable, Sequence
 EXPECTED_ERRORS = (ValueError, KeyError, OSError)
 
 
+def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
+    """The options every study's claims step shares: the scale its claims are stated at, and its two outputs."""
+    claims_step.add_argument("--scale", required=True, choices=("smoke", "clue-cpu", "full"))
+    claims_step.add_argument("--claims-out", required=True, help="results/<study>/claims.json")
+    claims_step.add_argument("--metrics-out", required=True, help="results/<study>/metrics.json")
+
+
 def one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import write_claims
-from kexue_repro.common.cli import run_steps
+from kexue_repro.common.cli import add_ledger_arguments, run_steps
 from kexue_repro.leaderboard import claims, evaluate
 from kexue_repro.leaderboard.data import load_long_table, wide_tables
 
@@ -98,11 +98,7 @@ def parser() -> argparse.ArgumentParser:
     claim.add_argument("--tolerance", type=float, required=True)
     claim.add_argument("--rounding-bound", type=float, required=True)
     claim.add_argument("--tau-threshold", type=float, required=True)
-    claim.add_argument(
-        "--scale", required=True, help="smoke | clue-cpu | full (checked by the claims schema)"
-    )
-    claim.add_argument("--claims-out", required=True)
-    claim.add_argument("--metrics-out", required=True)
+    add_ledger_arguments(claim)
     claim.set_defaults(run=_claims)
     return root
 

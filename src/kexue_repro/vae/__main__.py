@@ -25,7 +25,7 @@ import pandas as pd
 
 from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import write_claims
-from kexue_repro.common.cli import run_steps
+from kexue_repro.common.cli import add_ledger_arguments, run_steps
 from kexue_repro.common.runtime import choose_device, set_threads
 from kexue_repro.vae import data, evaluate, exact, schedule, train
 
@@ -231,17 +231,13 @@ def parser() -> argparse.ArgumentParser:
     claim.add_argument("--curves", nargs="*", default=[], help="training curve CSVs for the plot")
     claim.add_argument("--exact", required=True)
     claim.add_argument("--anchors", required=True, help="CSV with Burda et al. Table 1 rows")
-    claim.add_argument(
-        "--scale", required=True, help="smoke | clue-cpu | full (checked by the claims schema)"
-    )
     claim.add_argument("--schedule-label", choices=schedule.SCHEDULE_LABELS, required=True)
     claim.add_argument("--confidence", type=float, required=True, help="level of every interval, e.g. 0.95")
     claim.add_argument("--exact-threshold", type=float, required=True, help="(d): gap at k=5000 below this")
     claim.add_argument("--anchor-tolerance", type=float, required=True, help="(e): |ours - Table 1| <= this")
     claim.add_argument("--tables-dir", required=True)
     claim.add_argument("--plots-dir", required=True)
-    claim.add_argument("--claims-out", required=True)
-    claim.add_argument("--metrics-out", required=True)
+    add_ledger_arguments(claim)
     claim.set_defaults(run=_claims)
     return root
 
