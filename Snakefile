@@ -28,7 +28,7 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae"]
+STUDIES = ["leaderboard", "vae", "gan"]
 
 
 report: "workflow/report/workflow.rst"
@@ -36,6 +36,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/leaderboard.smk"
 include: "workflow/rules/vae.smk"
+include: "workflow/rules/gan.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -44,4 +45,5 @@ rule all:
     input:
         rules.leaderboard.input,
         rules.vae.input,
+        rules.gan.input,
         rules.report.output,

@@ -38,6 +38,13 @@ def interval_verdict(low: float, high: float, threshold: float = 0.0) -> str:
     return INCONCLUSIVE
 
 
+def combine(verdicts: Sequence[str]) -> str:
+    """All parts reproduced -> reproduced; any part not reproduced -> not reproduced; else inconclusive."""
+    if verdicts and all(v == REPRODUCED for v in verdicts):
+        return REPRODUCED
+    return NOT_REPRODUCED if NOT_REPRODUCED in verdicts else INCONCLUSIVE
+
+
 @dataclass(frozen=True)
 class Claim:
     study: str

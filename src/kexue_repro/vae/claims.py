@@ -10,15 +10,22 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, interval_verdict
+from kexue_repro.common.claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Claim,
+    combine,
+    interval_verdict,
+)
 from kexue_repro.common.plotting import figure, save_figure
+from kexue_repro.common.stats import Interval, t_interval
 from kexue_repro.vae.schedule import SCHEDULE_LABELS
 
 STUDY = "vae"
@@ -32,32 +39,6 @@ BOUND_FIELDS = ["k_train", "seed", "k_eval", "n_eval", "mean", "std", "sem", "ep
 SUMMARY_FIELDS = ["k_train", "k_eval", "n_seeds", "mean", "ci_low", "ci_high", "min", "max"]
 ACTIVE_FIELDS = ["k_train", "seed", "active_units", "latent", "active_threshold"]
 COMPARISON_FIELDS = ["comparison", "k_eval", "n_seeds", "seeds", "differences", "mean", "ci_low", "ci_high"]
-
-
-@dataclass(frozen=True)
-class Interval:
-    mean: float
-    low: float
-    high: float
-
-    def rounded(self) -> tuple[float, float]:
-        return (round(self.low, 6), round(self.high, 6))
-
-
-def t_interval(values: Iterable[float], confidence: float) -> Interval | None:
-    """Mean and two-sided t-interval; None with fewer than two values (no spread to judge by)."""
-    v = np.asarray(list(values), dtype=float)
-    if len(v) < 2:
-        return None
-    half = stats.t.ppf(0.5 + confidence / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-    return Interval(float(v.mean()), float(v.mean() - half), float(v.mean() + half))
-
-
-def combine(verdicts: Sequence[str]) -> str:
-    """All parts reproduced -> reproduced; any part not reproduced -> not reproduced; else inconclusive."""
-    if verdicts and all(v == REPRODUCED for v in verdicts):
-        return REPRODUCED
-    return NOT_REPRODUCED if NOT_REPRODUCED in verdicts else INCONCLUSIVE
 
 
 def read_evals(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:

@@ -1,0 +1,201 @@
+# Study 8757: WGAN with gradient normalization (GN), its Lipschitz behaviour and Su's three objections.
+# Smoke experiments (2-D ring of 8 Gaussians, 28x28 digits); the CIFAR-10 scale is not built yet.
+
+GAN = "results/gan"
+GAN_CFG = config["gan"]
+GAN_RUNS = {
+    dataset: expand(
+        f"{dataset}_{{method}}_seed{{seed}}",
+        method=GAN_CFG["methods"],
+        seed=GAN_CFG["seeds"],
+    )
+    for dataset in ("ring", "mnist")
+}
+
+
+wildcard_constraints:
+    dataset="ring|mnist",
+    method="|".join(GAN_CFG["methods"]),
+
+
+rule gan_digits:
+    output:
+        "data/processed/gan/digits.npz",
+    log:
+        "results/logs/gan/digits.log",
+    benchmark:
+        "results/benchmarks/gan/digits.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        cfg=GAN_CFG["digits"],
+    shell:
+        "python -m kexue_repro.gan digits --n-test {params.cfg[n_test]}"
+        " --split-seed {params.cfg[split_seed]} --out {output} > {log} 2>&1"
+
+
+rule gan_classifier:
+    input:
+        digits=rules.gan_digits.output[0],
+    output:
+        model=f"{GAN}/models/classifier.pt",
+        metrics=f"{GAN}/evals/classifier.json",
+    log:
+        "results/logs/gan/classifier.log",
+    benchmark:
+        "results/benchmarks/gan/classifier.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        cfg=GAN_CFG["classifier"],
+    shell:
+        "python -m kexue_repro.gan classifier --digits {input.digits} --hidden {params.cfg[hidden]}"
+        " --feature-dim {params.cfg[feature_dim]} --steps {params.cfg[steps]}"
+        " --batch-size {params.cfg[batch_size]} --lr {params.cfg[lr]} --seed {params.cfg[seed]}"
+        " --threads {threads} --out {output.model} --metrics-out {output.metrics} > {log} 2>&1"
+
+
+rule gan_train:
+    # Ring runs ignore the digits and the classifier; every run gets them so the rule has one shape.
+    input:
+        digits=rules.gan_digits.output[0],
+        classifier=rules.gan_classifier.output.model,
+        code=["src/kexue_repro/gan/model.py", "src/kexue_repro/gan/train.py"],
+    output:
+        model=f"{GAN}/models/{{dataset}}_{{method}}_seed{{seed}}.pt",
+        run=f"{GAN}/runs/{{dataset}}_{{method}}_seed{{seed}}.json",
+    log:
+        f"results/logs/gan/train_{{dataset}}_{{method}}_seed{{seed}}.log",
+    benchmark:
+        f"results/benchmarks/gan/train_{{dataset}}_{{method}}_seed{{seed}}.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        gpu=0,
+    params:
+        checkpoint=f"{GAN}/checkpoints/{{dataset}}_{{method}}_seed{{seed}}.pt",
+        net=lambda wildcards: GAN_CFG[wildcards.dataset],
+        ring=GAN_CFG["ring"],
+        train=GAN_CFG["train"],
+        betas=" ".join(map(str, GAN_CFG["train"]["betas"])),
+        device=config["device"],
+    shell:
+        "python -m kexue_repro.gan train --dataset {wildcards.dataset} --method {wildcards.method}"
+        " --seed {wildcards.seed} --steps {params.net[steps]} --batch-size {params.net[batch_size]}"
+        " --lr {params.train[lr]} --betas {params.betas} --n-dis {params.train[n_dis]}"
+        " --gp-lambda {params.train[gp_lambda]} --gran-eps {params.train[gran_eps]}"
+        " --latent {params.net[latent]} --gen-hidden {params.net[gen_hidden]}"
+        " --gen-depth {params.net[gen_depth]} --critic-hidden {params.net[critic_hidden]}"
+        " --critic-depth {params.net[critic_depth]} --ring-modes {params.ring[modes]}"
+        " --ring-radius {params.ring[radius]} --ring-std {params.ring[std]} --n-eval {params.net[n_eval]}"
+        " --mode-share {params.ring[mode_share]} --n-show {params.net[n_show]}"
+        " --warmup-steps {params.train[warmup_steps]} --checkpoint-every {params.train[checkpoint_every]}"
+        " --threads {threads} --device {params.device} --checkpoint {params.checkpoint}"
+        " --classifier {input.classifier} --digits {input.digits}"
+        " --out {output.model} --metrics-out {output.run} > {log} 2>&1"
+
+
+rule gan_probe:
+    input:
+        digits=rules.gan_digits.output[0],
+        models=lambda wildcards: expand(
+            f"{GAN}/models/{{run}}.pt", run=GAN_RUNS[wildcards.dataset]
+        ),
+    output:
+        f"{GAN}/probes/{{dataset}}.json",
+    log:
+        "results/logs/gan/probe_{dataset}.log",
+    benchmark:
+        "results/benchmarks/gan/probe_{dataset}.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        size=lambda wildcards: GAN_CFG["probe"][wildcards.dataset],
+        scales=" ".join(map(str, GAN_CFG["probe"]["scales"])),
+        seed=GAN_CFG["probe"]["seed"],
+    shell:
+        "python -m kexue_repro.gan probe --models {input.models} --points {params.size[points]}"
+        " --pairs {params.size[pairs]} --scales {params.scales} --seed {params.seed}"
+        " --digits {input.digits} --threads {threads} --out {output} > {log} 2>&1"
+
+
+rule gan_claims:
+    input:
+        runs=expand(
+            f"{GAN}/runs/{{run}}.json", run=GAN_RUNS["ring"] + GAN_RUNS["mnist"]
+        ),
+        probes=expand(f"{GAN}/probes/{{dataset}}.json", dataset=["ring", "mnist"]),
+        classifier=rules.gan_classifier.output.metrics,
+        anchors="data/anchors/gan.csv",
+    output:
+        tables=multiext(
+            f"{GAN}/tables/",
+            "runs.csv",
+            "summary.csv",
+            "cost.csv",
+            "probes.csv",
+            "discontinuity.csv",
+        ),
+        ring_plot=report(
+            f"{GAN}/plots/ring_samples.png",
+            caption="../report/gan_ring_samples.rst",
+            category="8757 GN-GAN",
+        ),
+        mnist_plot=report(
+            f"{GAN}/plots/mnist_samples.png",
+            caption="../report/gan_mnist_samples.rst",
+            category="8757 GN-GAN",
+        ),
+        discontinuity_plot=report(
+            f"{GAN}/plots/discontinuity.png",
+            caption="../report/gan_discontinuity.rst",
+            category="8757 GN-GAN",
+        ),
+        claims=f"{GAN}/claims.json",
+        metrics=f"{GAN}/metrics.json",
+    log:
+        "results/logs/gan/claims.log",
+    benchmark:
+        "results/benchmarks/gan/claims.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cfg=GAN_CFG["claims"],
+        # Every scale runs the smoke experiments until the CIFAR-10 scale exists: claims say so.
+        scale="smoke",
+        tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
+        plots_dir=lambda wildcards, output: os.path.dirname(output.ring_plot),
+    shell:
+        "python -m kexue_repro.gan claims --runs {input.runs} --probes {input.probes}"
+        " --classifier-metrics {input.classifier} --anchors {input.anchors}"
+        " --confidence {params.cfg[confidence]} --tolerance {params.cfg[tolerance]}"
+        " --mode-success {params.cfg[mode_success]} --tables-dir {params.tables_dir}"
+        " --plots-dir {params.plots_dir} --scale {params.scale}"
+        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+
+
+rule gan:
+    """Every output of study 8757 (the DVC stage of the same name runs this target)."""
+    input:
+        rules.gan_classifier.output,
+        expand(f"{GAN}/models/{{run}}.pt", run=GAN_RUNS["ring"] + GAN_RUNS["mnist"]),
+        rules.gan_claims.input.runs,
+        rules.gan_claims.input.probes,
+        rules.gan_claims.output,
