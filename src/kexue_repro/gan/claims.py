@@ -26,7 +26,7 @@ from kexue_repro.common.claims import (
     write_claims,
 )
 from kexue_repro.common.plotting import figure, save_figure
-from kexue_repro.common.stats import t_interval
+from kexue_repro.common.stats import claim_interval, describe, t_interval
 from kexue_repro.gan.plots import plot_runs
 
 STUDY = "gan"
@@ -115,18 +115,6 @@ def probe_tables(probes: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
     return pd.DataFrame(points), pd.DataFrame(jumps)
 
 
-def _fmt(interval: tuple[float, float, float] | None) -> str:
-    return (
-        "n/a (fewer than 2 seeds)"
-        if interval is None
-        else f"{interval[0]:+.4g} [{interval[1]:+.4g}, {interval[2]:+.4g}]"
-    )
-
-
-def _rounded(interval: tuple[float, float, float] | None) -> tuple[float, float] | None:
-    return None if interval is None else (round(interval[1], 6), round(interval[2], 6))
-
-
 def claim_gn_bounded(points: pd.DataFrame, tolerance: float, scale: str, evidence: str) -> Claim:
     gn = points[points["method"] == "gn"] if len(points) else points
     worst = float(max(gn["grad_norm_max"].max(), gn["abs_value_max"].max())) if len(gn) else None
@@ -171,10 +159,10 @@ def claim_discontinuity(
         statement=f"({dataset}) D^ of GN is only piecewise 1-Lipschitz: for y = x + s u the share of pairs with "
         "|D^(x)-D^(y)| > ||x-y|| falls as s shrinks while the worst ratio grows (Su's objection 1).",
         metric=f"per seed, log10 worst ratio at the smallest s minus at the largest s, {confidence:.0%} "
-        f"t-interval: {_fmt(growth_i)}; share(largest s) - share(smallest s): {_fmt(drop_i)}; "
+        f"t-interval: {describe(growth_i)}; share(largest s) - share(smallest s): {describe(drop_i)}; "
         f"violations seen: {any_violation}",
         ours=None if growth_i is None else round(growth_i[0], 6),
-        interval=_rounded(growth_i),
+        interval=claim_interval(growth_i),
         criterion="violations exist, and both intervals lie above 0 (reproduced); any part contradicted "
         "(not reproduced); otherwise inconclusive",
         verdict=combine(parts),
@@ -204,9 +192,9 @@ def claim_su_modes(
         statement="On the ring of Gaussians Su's variant D^ = <grad D/||grad D||, x> fails to cover the modes "
         "while GN covers them (Su's objection 2).",
         metric=f"modes covered, mean over seeds: GN {pairs['a'].mean():.3g}, Su {pairs['b'].mean():.3g}; "
-        f"paired GN - Su {confidence:.0%} t-interval {_fmt(diff_i)}",
+        f"paired GN - Su {confidence:.0%} t-interval {describe(diff_i)}",
         ours=None if pairs.empty else round(float(pairs["b"].mean()), 6),
-        interval=_rounded(diff_i),
+        interval=claim_interval(diff_i),
         criterion=f"GN mean >= {mode_success}, Su mean < {mode_success} and the paired interval above 0 "
         "(reproduced); any part contradicted (not reproduced); otherwise inconclusive",
         verdict=combine(parts),
@@ -259,7 +247,7 @@ def claim_quality(
         "the opposite on CIFAR-10).",
         metric=f"{metric} (lower is better), GN - GP per paired seed, {confidence:.0%} t-interval",
         ours=None if interval is None else round(interval[0], 6),
-        interval=_rounded(interval),
+        interval=claim_interval(interval),
         criterion="interval above 0 (reproduced: GN worse); below 0 (not reproduced: GN better); "
         "covers 0 or < 2 seeds (inconclusive)",
         verdict=INCONCLUSIVE if interval is None else interval_verdict(interval[1], interval[2]),

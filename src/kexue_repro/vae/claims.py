@@ -25,7 +25,7 @@ from kexue_repro.common.claims import (
     interval_verdict,
 )
 from kexue_repro.common.plotting import figure, save_figure
-from kexue_repro.common.stats import Interval, t_interval
+from kexue_repro.common.stats import Interval, describe, t_interval
 from kexue_repro.vae.schedule import SCHEDULE_LABELS
 
 STUDY = "vae"
@@ -129,14 +129,6 @@ def paired_difference(
     return row, interval
 
 
-def _fmt(interval: Interval | None) -> str:
-    return (
-        "n/a (fewer than 2 seeds)"
-        if interval is None
-        else f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
-    )
-
-
 def _seeds(evals: list[dict[str, Any]]) -> list[int]:
     return sorted({int(e["train_seed"]) for e in evals})
 
@@ -198,7 +190,7 @@ def _ordering_claim(
     for k_a, k_b in pairs:
         row, interval = paired_difference(bounds, k_a, k_b, k_eval, confidence)
         rows.append(row)
-        parts.append(f"L_{k_eval}(k{k_a}) - L_{k_eval}(k{k_b}) = {_fmt(interval)}")
+        parts.append(f"L_{k_eval}(k{k_a}) - L_{k_eval}(k{k_b}) = {describe(interval, '+.3f')}")
         if interval is None:
             verdicts.append(INCONCLUSIVE)
             continue
