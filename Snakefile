@@ -37,6 +37,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/leaderboard.smk"
 include: "workflow/rules/vae.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/clue.smk"
 include: "workflow/rules/report.smk"
 
 

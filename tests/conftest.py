@@ -1,18 +1,27 @@
-"""Shared fixtures: the repository, a disposable copy of it, and the workflow's command-line tools."""
+"""Shared fixtures: the repository, a disposable copy of it, the workflow's command-line tools, and a real
+HTTP server on 127.0.0.1 for the data layer's tests."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# Nothing listens on port 1 of the loopback interface: a connection there is refused at once, offline.
+CLOSED_URL = "http://127.0.0.1:1"
 
 
 def tool(name: str) -> str:
@@ -69,3 +78,36 @@ def git_repo_copy(repo_copy: Path) -> Path:
         cwd=repo_copy,
     )
     return repo_copy
+
+
+@contextlib.contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    """A ThreadingHTTPServer on a free port of 127.0.0.1, serving in a daemon thread; its URL is ``.base``.
+
+    ``.hits`` (a Counter) and ``.lock`` are there for handlers that count requests by path."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.hits = Counter()
+    httpd.lock = threading.Lock()
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _QuietFileHandler(SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:
+        with self.server.lock:
+            self.server.hits[self.path] += 1
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serve_directory(root: str | os.PathLike) -> contextlib.AbstractContextManager[ThreadingHTTPServer]:
+    """``http_server`` serving the files under ``root`` (404 for anything else), counting requests by path."""
+    return http_server(functools.partial(_QuietFileHandler, directory=str(root)))

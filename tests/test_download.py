@@ -8,15 +8,15 @@ import os
 import subprocess
 import sys
 import tarfile
-import threading
 import zipfile
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from kexue_repro.data import DownloadError, RemoteFile, UnsafeArchiveError, extract, fetch, sha256_file
+
+from conftest import CLOSED_URL, http_server
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -93,15 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.hits = Counter()
-    httpd.lock = threading.Lock()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with http_server(_Handler) as httpd:
+        yield httpd
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +103,7 @@ def no_env_mirrors(monkeypatch):
 
 
 def _remote(
-    url: str, sha: str = GOOD_SHA, name: str = "good.bin", mirror_path: str | None = None
+    url: str, sha: str | None = GOOD_SHA, name: str = "good.bin", mirror_path: str | None = None
 ) -> RemoteFile:
     return RemoteFile(name, sha, url, mirror_path)
 
@@ -207,9 +200,21 @@ def test_corrupted_target_is_removed_even_if_refetch_fails(server, tmp_path):
 
 
 def test_unreachable_source_is_one_line_error(tmp_path):
-    url = "http://127.0.0.1:1/good.bin"
+    url = f"{CLOSED_URL}/good.bin"
     message = _fetch_error(_remote(url), tmp_path, retries=0, timeout=2)
     assert url in message
+
+
+def test_unknown_hash_is_refused_unless_allowed_then_fetched_again_each_time(server, tmp_path):
+    remote = _remote(f"{server.base}/good.bin", sha=None)
+    with pytest.raises(ValueError, match="good.bin"):
+        fetch(remote, tmp_path)
+    assert os.listdir(tmp_path) == []
+    path = fetch(remote, tmp_path, allow_unverified=True)
+    assert sha256_file(path) == GOOD_SHA
+    hits = server.hits["/good.bin"]
+    fetch(remote, tmp_path, allow_unverified=True)
+    assert server.hits["/good.bin"] == hits + 1
 
 
 def test_remote_file_rejects_bad_hash_and_path_names():

@@ -45,6 +45,16 @@ def test_params_yaml_is_valid(params):
         (lambda p: p["vae"]["scales"]["full"].update(epochs=3), "'vae.scales.full'", "burda needs passes"),
         (lambda p: p["vae"].update(k_train=[0, 5]), "'vae.k_train.0'", "minimum"),
         (lambda p: p.update(device="tpu"), "'device'", "is not one of"),
+        (
+            lambda p: p["clue"]["scales"]["full"].update(max_train=0),
+            "'clue.scales.full.max_train'",
+            "none of the allowed forms",
+        ),
+        (
+            lambda p: p["clue"]["scales"]["smoke"].update(tasks=["cola"]),
+            "'clue.scales.smoke.tasks.0'",
+            "is not one of",
+        ),
     ],
 )
 def test_bad_params_name_the_key(params, edit, key, words):

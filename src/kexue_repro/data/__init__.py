@@ -8,6 +8,7 @@ from kexue_repro.data.download import (
     env_mirrors,
     extract,
     fetch,
+    fetch_with_source,
     sha256_file,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "env_mirrors",
     "extract",
     "fetch",
+    "fetch_with_source",
     "sha256_file",
 ]

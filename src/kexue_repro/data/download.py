@@ -53,15 +53,17 @@ class RemoteFile:
     """One file to fetch.
 
     ``mirror_path`` is the file's path relative to a mirror's base URL; it defaults to ``name``.
+    ``sha256`` is None when no trusted hash is known: ``fetch`` then needs ``allow_unverified=True``,
+    and the caller is responsible for recording the measured hash and saying the file is unverified.
     """
 
     name: str
-    sha256: str
+    sha256: str | None
     url: str
     mirror_path: str | None = None
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+        if self.sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
             raise ValueError(f"sha256 must be 64 lowercase hex digits, got {self.sha256!r}")
         if self.name in ("", ".", "..") or "/" in self.name or "\\" in self.name:
             raise ValueError(f"name must be a plain file name, got {self.name!r}")
@@ -89,6 +91,7 @@ def fetch(
     retries: int = 3,
     backoff: float = 0.5,
     timeout: float = 60,
+    allow_unverified: bool = False,
 ) -> Path:
     """Return ``dest_dir/remote.name`` holding the verified file, downloading it only if needed.
 
@@ -96,11 +99,30 @@ def fetch(
     Each source gets ``retries`` more attempts after a transient failure (connection error,
     timeout, 5xx, truncated body), waiting ``backoff * 2**k`` seconds; any other failure (404, 403,
     hash mismatch) moves on to the next source at once.
+
+    A file without a known sha256 (``remote.sha256 is None``) is refused unless ``allow_unverified``;
+    when allowed, it is downloaded again on every call (a present copy has nothing to be checked
+    against) and only its completeness is checked.
     """
+    return fetch_with_source(remote, dest_dir, mirrors, retries, backoff, timeout, allow_unverified)[0]
+
+
+def fetch_with_source(
+    remote: RemoteFile,
+    dest_dir: str | os.PathLike,
+    mirrors: Iterable[str] = (),
+    retries: int = 3,
+    backoff: float = 0.5,
+    timeout: float = 60,
+    allow_unverified: bool = False,
+) -> tuple[Path, str | None]:
+    """``fetch``, also returning the URL the file came from (None if a verified copy was already there)."""
+    if remote.sha256 is None and not allow_unverified:
+        raise ValueError(f"{remote.name}: no sha256 is known, and fetching it unverified was not allowed")
     target = Path(dest_dir) / remote.name
-    if target.is_file():
+    if remote.sha256 is not None and target.is_file():
         if sha256_file(target) == remote.sha256:
-            return target
+            return target, None
         # An unverified file must never sit at the target, not even if the refetch fails.
         log.info("%s does not match its sha256; fetching it again", target)
         target.unlink()
@@ -109,7 +131,7 @@ def fetch(
         for url in remote.urls([*mirrors, *env_mirrors()]):
             try:
                 _fetch_from(session, url, target, remote.sha256, retries, backoff, timeout)
-                return target
+                return target, url
             except _SourceError as exc:
                 log.info("%s: %s", url, exc)
                 failures.append(f"{url}: {exc}")
@@ -126,7 +148,7 @@ def _fetch_from(
     session: requests.Session,
     url: str,
     target: Path,
-    sha256: str,
+    sha256: str | None,
     retries: int,
     backoff: float,
     timeout: float,
@@ -142,7 +164,7 @@ def _fetch_from(
             log.info("%s: %s; retrying", url, exc)
 
 
-def _download(session: requests.Session, url: str, target: Path, sha256: str, timeout: float) -> None:
+def _download(session: requests.Session, url: str, target: Path, sha256: str | None, timeout: float) -> None:
     try:
         # Ask for the bytes as stored, so Content-Length counts exactly what we hash.
         with session.get(
@@ -170,7 +192,7 @@ def _download(session: requests.Session, url: str, target: Path, sha256: str, ti
                         ) from exc
                 if expected_size is not None and size != expected_size:
                     raise _SourceError(f"truncated body: got {size} of {expected_size} bytes", transient=True)
-                if digest.hexdigest() != sha256:
+                if sha256 is not None and digest.hexdigest() != sha256:
                     raise _SourceError(
                         f"sha256 mismatch: expected {sha256}, got {digest.hexdigest()}", transient=False
                     )

@@ -1,0 +1,340 @@
+"""CLUE tasks: which files each task has, what they must hash to, and fetching a task through the data layer.
+
+Sources of a task's files, in order:
+1. the official archive ``<official base>/<task>_public.zip`` (also looked for as ``<base>/<task>/<task>_public.zip``
+   under each mirror), downloaded with ``fetch`` and unpacked with the safe ``extract``; every member we keep is
+   checked against ``data/checksums/clue.csv`` before it is moved into place;
+2. for each file the archive could not supply (unreachable, member absent, member failing its check), the
+   mirrors file by file: ``<base>/<task>/<file>``, through ``fetch``.
+Every file is fetched into a staging folder, checked, then renamed into ``dest_dir``: a file at its final path
+has passed its check. ``fetch.json`` beside the files says, per file, where it came from, its sha256 and whether
+it was verified, and which files are missing (with every URL tried).
+
+Required files are the labelled dev set and labels.json where the task has one; a required file missing
+everywhere is an error. Any other file missing everywhere (IFLYTEK's train.json on the project's mirror) is a
+warning and an entry in ``fetch.json``: the prepare step then splits dev (see ``clue_prepare``).
+
+Files without a known sha256 (CSL; CMNLI train and test; IFLYTEK train.json). A careful engineer cannot obtain
+the hash other than by downloading from the official source, so refusing would only make every full-scale run
+pass a flag. Instead such a file is never called verified unless something checks it:
+- where its git blob id is known (IFLYTEK train.json: a SHA-1 of the content, from public git copies), the
+  file must match it or is rejected like a sha256 mismatch; a match is recorded as ``check: git-blob-sha1``;
+- otherwise it is fetched, recorded in ``fetch.json`` with its measured sha256 and ``verified: false``, and a
+  one-line warning goes to stderr; the prepare step carries the flag into meta.json, so every result built on
+  it says so. Commit the measured hash to the checksums once a trusted copy confirms it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from kexue_repro.common.atomic import write_json
+from kexue_repro.data.download import (
+    DownloadError,
+    RemoteFile,
+    UnsafeArchiveError,
+    env_mirrors,
+    extract,
+    fetch_with_source,
+    sha256_file,
+)
+
+OFFICIAL_BASE = "https://storage.googleapis.com/cluebenchmark/tasks"
+MANIFEST = "fetch.json"
+
+
+@dataclass(frozen=True)
+class Task:
+    """A CLUE task: the files we keep from its official archive, and which of them hold the labelled splits."""
+
+    name: str
+    train: str
+    files: tuple[str, ...]
+    labels_file: str | None = None
+    dev: str = "dev.json"
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Without these the task cannot be used: the labelled dev set and the label list."""
+        return (self.dev, self.labels_file) if self.labels_file else (self.dev,)
+
+
+_SPLITS = ("train.json", "dev.json", "test.json")
+TASKS = {
+    task.name: task
+    for task in (
+        Task(
+            "tnews",
+            "train.json",
+            (*_SPLITS, "test1.0.json", "labels.json", "README.txt"),
+            labels_file="labels.json",
+        ),
+        Task("iflytek", "train.json", (*_SPLITS, "labels.json"), labels_file="labels.json"),
+        Task("afqmc", "train.json", _SPLITS),
+        Task("ocnli", "train.50k.json", ("train.50k.json", "dev.json", "test.json")),
+        Task("cmnli", "train.json", _SPLITS),
+        Task("cluewsc2020", "train.json", _SPLITS),
+        Task("csl", "train.json", _SPLITS),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise KeyError(f"unknown CLUE task {name!r}; known: {', '.join(TASKS)}") from None
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """What a file is known to be; None where it is not known."""
+
+    bytes: int | None
+    records: int | None
+    sha256: str | None
+    git_blob_sha1: str | None
+
+
+_CHECKSUM_FIELDS = ["task", "file", "bytes", "records", "sha256", "git_blob_sha1"]
+_PATTERNS = {"sha256": r"[0-9a-f]{64}", "git_blob_sha1": r"[0-9a-f]{40}", "bytes": r"\d+", "records": r"\d+"}
+
+
+def load_checksums(path: str | os.PathLike) -> dict[tuple[str, str], Checksum]:
+    """``data/checksums/clue.csv`` as {(task, file): Checksum}; empty cells are unknown values."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != _CHECKSUM_FIELDS:
+            raise ValueError(f"{path}: header must be {','.join(_CHECKSUM_FIELDS)}, got {reader.fieldnames}")
+        table = {}
+        for line, row in enumerate(reader, start=2):
+            for field, pattern in _PATTERNS.items():
+                if row[field] and not re.fullmatch(pattern, row[field]):
+                    raise ValueError(f"{path}:{line}: field {field!r}: {row[field]!r} is not {pattern}")
+            key = (row["task"], row["file"])
+            if key in table:
+                raise ValueError(f"{path}:{line}: {key[0]}/{key[1]} is listed twice")
+            table[key] = Checksum(
+                bytes=int(row["bytes"]) if row["bytes"] else None,
+                records=int(row["records"]) if row["records"] else None,
+                sha256=row["sha256"] or None,
+                git_blob_sha1=row["git_blob_sha1"] or None,
+            )
+    return table
+
+
+def task_checksums(task: Task, checksums: dict[tuple[str, str], Checksum]) -> dict[str, Checksum]:
+    missing = [name for name in task.files if (task.name, name) not in checksums]
+    if missing:
+        raise KeyError(
+            f"checksums lack a row for {task.name}: {', '.join(missing)} (an empty row means unknown)"
+        )
+    return {name: checksums[(task.name, name)] for name in task.files}
+
+
+def git_blob_sha1(path: str | os.PathLike) -> str:
+    """The id git gives the file's content: sha1 of ``blob <size>\\0`` followed by the bytes."""
+    digest = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    sha256: str
+    bytes: int
+    verified: bool
+    check: str  # sha256 | git-blob-sha1 | none
+    problem: str | None = None  # why the file must be rejected
+
+
+def check_file(path: str | os.PathLike, expected: Checksum) -> FileCheck:
+    """Compare a file with what it is known to be; ``problem`` names both values on a mismatch."""
+    sha256, size = sha256_file(path), os.path.getsize(path)
+    if expected.sha256:
+        if sha256 != expected.sha256:
+            return FileCheck(
+                sha256, size, False, "sha256", f"sha256 mismatch: expected {expected.sha256}, got {sha256}"
+            )
+        return FileCheck(sha256, size, True, "sha256")
+    if expected.git_blob_sha1:
+        blob = git_blob_sha1(path)
+        if blob != expected.git_blob_sha1:
+            problem = f"git blob id mismatch: expected {expected.git_blob_sha1}, got {blob}"
+            return FileCheck(sha256, size, False, "git-blob-sha1", problem)
+        return FileCheck(sha256, size, True, "git-blob-sha1")
+    return FileCheck(sha256, size, False, "none")
+
+
+def fetch_task(
+    task: str,
+    dest_dir: str | os.PathLike,
+    checksums: dict[tuple[str, str], Checksum],
+    mirrors: Iterable[str] = (),
+    official_base: str = OFFICIAL_BASE,
+    retries: int = 3,
+    backoff: float = 0.5,
+    timeout: float = 60,
+) -> dict:
+    """Bring every file of ``task`` into ``dest_dir`` (see the module docstring); return the manifest written
+    to ``dest_dir/fetch.json``. Mirrors are ``mirrors`` then ``$KEXUE_REPRO_MIRRORS``."""
+    spec = get_task(task)
+    expected = task_checksums(spec, checksums)
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    mirrors = list(dict.fromkeys([*mirrors, *env_mirrors()]))
+    previous = _previous_sources(dest / MANIFEST)
+    (dest / MANIFEST).unlink(missing_ok=True)
+    download = {"retries": retries, "backoff": backoff, "timeout": timeout}
+
+    files, missing = {}, {}
+    todo = []
+    for name in [*spec.required, *(f for f in spec.files if f not in spec.required)]:
+        present = dest / name
+        if present.is_file():
+            check = check_file(present, expected[name])
+            if check.verified:
+                files[name] = _entry(previous.get(name, "already present"), check)
+                continue
+            present.unlink()  # unverified copies are fetched again; a stale one must not be mistaken for new
+        todo.append(name)
+
+    archive = None
+    if todo:
+        staging = Path(tempfile.mkdtemp(dir=dest, prefix=".fetch.", suffix=".part"))
+        try:
+            archive, members = _fetch_archive(spec, official_base, mirrors, staging, download)
+            for name in todo:
+                tried = []
+                if name in members:
+                    check = check_file(members[name], expected[name])
+                    if check.problem is None:
+                        os.replace(members[name], dest / name)
+                        files[name] = _entry(f"{archive['used']}#{name}", check)
+                        continue
+                    tried.append(f"{archive['used']}#{name}: {check.problem}")
+                else:
+                    tried.append(archive["error"] or f"{archive['used']}: no member named {name}")
+                source = _fetch_from_mirrors(spec, name, expected[name], mirrors, staging, download, tried)
+                if source is not None:
+                    check = check_file(staging / name, expected[name])
+                    os.replace(staging / name, dest / name)
+                    files[name] = _entry(source, check)
+                elif name in spec.required:
+                    raise DownloadError(
+                        f"clue task {task}: required file {name} is unavailable; tried {'; '.join(tried)}"
+                    )
+                else:
+                    missing[name] = {"required": False, "tried": tried}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    for name, entry in files.items():
+        if not entry["verified"]:
+            _warn(
+                f"clue task {task}: {name} has no known hash; fetched UNVERIFIED from {entry['source']}"
+                f" (sha256 {entry['sha256']}, recorded in {dest / MANIFEST})"
+            )
+    for name, entry in missing.items():
+        _warn(f"clue task {task}: {name} is missing from every source ({'; '.join(entry['tried'])})")
+    manifest = {"task": task, "archive": archive, "files": files, "missing": missing}
+    write_json(dest / MANIFEST, manifest)
+    return manifest
+
+
+def _entry(source: str, check: FileCheck) -> dict:
+    return {
+        "source": source,
+        "sha256": check.sha256,
+        "bytes": check.bytes,
+        "verified": check.verified,
+        "check": check.check,
+    }
+
+
+def _previous_sources(manifest: Path) -> dict[str, str]:
+    """Where the files of an earlier fetch came from, so a reused file keeps its provenance."""
+    try:
+        return {name: entry["source"] for name, entry in json.loads(manifest.read_text())["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _fetch_archive(
+    spec: Task, official_base: str, mirrors: list[str], staging: Path, download: dict
+) -> tuple[dict, dict[str, Path]]:
+    """Download and safely unpack the task's archive into ``staging``: (its record, {file name: member path}).
+
+    An unreachable or unreadable archive is recorded and answered with no members; an unsafe one is an error.
+    """
+    name = f"{spec.name}_public.zip"
+    remote = RemoteFile(name, None, f"{official_base.rstrip('/')}/{name}", mirror_path=f"{spec.name}/{name}")
+    record = {"url": remote.url, "used": None, "error": None}
+    try:
+        path, record["used"] = fetch_with_source(
+            remote, staging / "archive", mirrors, allow_unverified=True, **download
+        )
+        extracted = extract(path, staging / "tree")
+    except UnsafeArchiveError:
+        raise
+    except DownloadError as exc:
+        record["error"] = str(exc)
+        _note(f"clue task {spec.name}: official archive unusable, trying the mirrors file by file ({exc})")
+        return record, {}
+    by_name: dict[str, list[Path]] = {}
+    for member in extracted:
+        by_name.setdefault(member.name, []).append(member)
+    # The archives hold their files at the top level; a single copy in a subfolder is accepted too.
+    return record, {
+        name: paths[0] for name, paths in by_name.items() if len(paths) == 1 and name in spec.files
+    }
+
+
+def _fetch_from_mirrors(
+    spec: Task,
+    name: str,
+    expected: Checksum,
+    mirrors: list[str],
+    staging: Path,
+    download: dict,
+    tried: list[str],
+) -> str | None:
+    """Fetch ``name`` from the mirrors into ``staging`` and check it; return its URL, or None (reasons in tried)."""
+    if not mirrors:
+        tried.append("no mirror configured")
+        return None
+    path = f"{spec.name}/{name}"
+    remote = RemoteFile(name, expected.sha256, f"{mirrors[0].rstrip('/')}/{path}", mirror_path=path)
+    try:
+        fetched, url = fetch_with_source(
+            remote, staging, mirrors, allow_unverified=expected.sha256 is None, **download
+        )
+    except DownloadError as exc:
+        tried.append(str(exc))
+        return None
+    problem = check_file(fetched, expected).problem
+    if problem is not None:  # only a git blob id can disagree here: fetch verified any sha256
+        fetched.unlink()
+        tried.append(f"{url}: {problem}")
+        return None
+    return url
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)

@@ -1,0 +1,159 @@
+"""A CLUE task's train and dev records, checked, subsampled with a seed and written as jsonl with meta.json.
+
+Subsampling is STRATIFIED: each label keeps its share of the split (largest-remainder rounding, ties broken
+at random), the members of each label are drawn uniformly with ``numpy.random.default_rng(seed)``, and rows
+keep the order of the source file. The same seed gives the same rows.
+
+When the train file is unavailable (IFLYTEK's on the project's mirror), the labelled dev set is split in two
+halves, stratified with the same seed: one half is train, the other dev. meta.json's notes and stderr say so,
+since dev scores are then on half of the official dev set.
+
+Outputs: ``train.jsonl`` and ``dev.jsonl`` (one record ``{"text", "text_pair", "label"}`` a line; U+2028,
+U+2029 and U+0085 are escaped so any line splitter reads them back) and ``meta.json``, each written atomically,
+meta.json last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from kexue_repro.common.atomic import atomic_path, write_json
+from kexue_repro.data.clue import Checksum, check_file, get_task, task_checksums
+from kexue_repro.data.clue_readers import FORMATS, Split, read_split, task_labels
+
+SPLITS = ("train", "dev")
+_LINE_BREAKS_JSON_KEEPS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def stratified_sample(labels: Iterable[int], n: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Indices (sorted) of ``n`` items keeping each label's share; all of them if ``n`` is None or too large."""
+    labels = np.asarray(list(labels), dtype=np.int64)
+    if n is None or n >= len(labels):
+        return np.arange(len(labels))
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * n / len(labels)
+    take = np.floor(quota).astype(np.int64)
+    # The largest remainders get the seats left over; a random key breaks ties between equal remainders.
+    order = np.lexsort((rng.permutation(len(classes)), -(quota - take)))
+    take[order[: n - take.sum()]] += 1
+    chosen = [
+        rng.choice(np.flatnonzero(labels == label), size=k, replace=False) for label, k in zip(classes, take)
+    ]
+    return np.sort(np.concatenate(chosen))
+
+
+def prepare_task(
+    task: str,
+    raw_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    checksums: dict[tuple[str, str], Checksum],
+    max_train: int | None,
+    max_dev: int | None,
+    seed: int,
+) -> dict:
+    """Write ``out_dir/{train,dev}.jsonl`` and ``meta.json`` from the files in ``raw_dir``; return the meta."""
+    spec, raw, out = get_task(task), Path(raw_dir), Path(out_dir)
+    expected = task_checksums(spec, checksums)
+    rng = np.random.default_rng(seed)
+    notes = []
+    has_train = (raw / spec.train).is_file()
+    used = [spec.train, spec.dev] if has_train else [spec.dev]
+    inputs = {}
+    for name in [*used, *([spec.labels_file] if spec.labels_file else [])]:
+        path = raw / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: required file of CLUE task {task} is missing (run clue-fetch)")
+        check = check_file(path, expected[name])
+        if check.problem:
+            raise ValueError(f"{path}: {check.problem}")
+        inputs[name] = {"sha256": check.sha256, "verified": check.verified, "check": check.check}
+        if not check.verified:
+            notes.append(f"{name} is UNVERIFIED: no known hash (sha256 {check.sha256})")
+
+    labels = task_labels(task, raw)
+    dev = read_split(task, raw / spec.dev, labels)
+    if has_train:
+        train = read_split(task, raw / spec.train, labels)
+        files = {"train": spec.train, "dev": spec.dev}
+    else:
+        half = stratified_sample([r["label"] for r in dev.records], len(dev.records) // 2, rng)
+        in_train = np.zeros(len(dev.records), dtype=bool)
+        in_train[half] = True
+        train = Split([r for r, t in zip(dev.records, in_train) if t], 0)
+        dev = Split([r for r, t in zip(dev.records, in_train) if not t], dev.dropped)
+        files = {"train": f"{spec.dev} (one half)", "dev": f"{spec.dev} (the other half)"}
+        note = (
+            f"{spec.train} is unavailable: train is a stratified half of {spec.dev} ({len(train.records)} records,"
+            f" seed {seed}) and dev the other half ({len(dev.records)}); dev scores are NOT comparable with"
+            " scores on the full official dev set"
+        )
+        notes.append(note)
+        print(f"warning: clue task {task}: {note}", file=sys.stderr)
+    sources = {
+        split: {"file": files[split], "records": len(records.records), "dropped": records.dropped}
+        for split, records in (("train", train), ("dev", dev))
+    }
+    if any(source["dropped"] for source in sources.values()):
+        notes.append(f"records labelled {sorted(FORMATS[task].dropped)} (no gold label) are dropped")
+
+    chosen = {
+        split: [
+            records.records[i] for i in stratified_sample([r["label"] for r in records.records], cap, rng)
+        ]
+        for split, records, cap in (("train", train, max_train), ("dev", dev, max_dev))
+    }
+    for split in SPLITS:
+        write_jsonl(out / f"{split}.jsonl", chosen[split])
+    meta = {
+        "task": task,
+        "num_classes": len(labels),
+        "label_names": list(labels.names),
+        "label_descriptions": list(labels.descriptions) if labels.descriptions else None,
+        "counts": {split: len(chosen[split]) for split in SPLITS},
+        "label_counts": {
+            split: np.bincount([r["label"] for r in chosen[split]], minlength=len(labels)).tolist()
+            for split in SPLITS
+        },
+        "sources": sources,
+        "dropped": {split: sources[split]["dropped"] for split in SPLITS},
+        "train_from_dev_split": not has_train,
+        "subsampling": {
+            "method": "stratified by label, seeded; rows in source order",
+            "seed": seed,
+            "max_train": max_train if max_train is not None else "all",
+            "max_dev": max_dev if max_dev is not None else "all",
+        },
+        "inputs": inputs,
+        "notes": notes,
+    }
+    write_json(out / "meta.json", meta)
+    return meta
+
+
+def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        for record in records:
+            line = json.dumps(record, ensure_ascii=False)
+            for char, escaped in _LINE_BREAKS_JSON_KEEPS.items():
+                line = line.replace(char, escaped)
+            fh.write(line + "\n")
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """The records of a prepared split."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def split_texts(path: str | os.PathLike) -> Iterator[str]:
+    """Every text of a prepared split, ``text`` then ``text_pair`` where there is one (a pretraining corpus)."""
+    for record in read_jsonl(path):
+        yield record["text"]
+        if record["text_pair"] is not None:
+            yield record["text_pair"]
