@@ -3,12 +3,15 @@ argument), and the update-size measurement on the tiny BERT."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
+import pandas as pd
 import pytest
 from clue_tiny import make_model, make_task
 
+from kexue_repro.clue import claims
 from kexue_repro.clue.__main__ import main
 from kexue_repro.common.claims import read_claims
 
@@ -97,44 +100,71 @@ def fabricated(tmp_path):
 
 
 def test_effect_verdicts_follow_the_paired_interval(tmp_path, fabricated):
-    claims = run_claims(tmp_path, *fabricated)
-    assert claims["effect.iflytek.childtuning-f_p_0.2"]["verdict"] == "reproduced"
-    assert claims["effect.iflytek.incre-drop_p_0.2"]["verdict"] == "inconclusive"
-    assert claims["effect.iflytek.droptoken_r_0.10"]["verdict"] == "not reproduced"
-    assert claims["effect.iflytek.mlm-correction"]["verdict"] == "inconclusive"
-    effect = claims["effect.iflytek.childtuning-f_p_0.2"]
+    ledger = run_claims(tmp_path, *fabricated)
+    assert ledger["effect.iflytek.childtuning-f_p_0.2"]["verdict"] == "reproduced"
+    assert ledger["effect.iflytek.incre-drop_p_0.2"]["verdict"] == "inconclusive"
+    assert ledger["effect.iflytek.droptoken_r_0.10"]["verdict"] == "not reproduced"
+    assert ledger["effect.iflytek.mlm-correction"]["verdict"] == "inconclusive"
+    assert ledger["adam.grad_drop_scales_update_by_sqrt_p"]["verdict"] == "reproduced"
+    effect = ledger["effect.iflytek.childtuning-f_p_0.2"]
     assert effect["ours"] == pytest.approx(3.1) and effect["seeds"] == [0, 1, 2]  # points
     assert effect["anchor"] == pytest.approx(60.56 - 60.06)  # Su's grad drop minus vanilla on IFLYTEK
+    tables = {
+        name: pd.read_csv(tmp_path / "tables" / f"{name}.csv") for name in ("runs", "summary", "effects")
+    }
+    assert len(tables["runs"]) == 13 and tables["runs"]["accuracy"].max() == pytest.approx(70.0)
+    assert tables["summary"].set_index("variant").loc["vanilla", "mean"] == pytest.approx(60.4)
+    assert (tmp_path / "plots" / "effects.png").stat().st_size > 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["iflytek.childtuning-f_p_0.2.effect"] == pytest.approx(3.1)
 
 
-def test_anchor_tables_judged_at_full_scale_only(tmp_path, fabricated):
-    smoke = run_claims(tmp_path, *fabricated)
-    assert all(
-        smoke[f"anchor.{t}"]["verdict"] == "inconclusive" for t in ("clue-baseline", "vanilla", "droptoken")
+def ledger_args(scale="smoke"):
+    return argparse.Namespace(
+        baseline="vanilla",
+        anchor_model="BERT-base",
+        confidence=0.95,
+        anchor_tolerance=1.0,
+        ratio_tolerance=0.2,
+        share_tolerance=0.05,
+        scale=scale,
     )
-    full = run_claims(tmp_path, *fabricated, scale="full")
-    # Our vanilla IFLYTEK: 60.4 [60.15, 60.65]; CLUE's dev 60.37 and Su's 60.06 lie within (tolerance 1).
-    assert full["anchor.clue-baseline"]["verdict"] == "reproduced"
-    assert full["anchor.vanilla"]["verdict"] == "reproduced"
-    # grad drop 63.5 [63.07, 63.93] vs Su's 60.56: outside even with the tolerance.
-    assert full["anchor.grad-drop"]["verdict"] == "not reproduced"
-    # DropToken r=0.10 mean 58.5: Su's 60.56 outside -> the table (r=0.00 inside) is not reproduced.
-    assert full["anchor.droptoken"]["verdict"] == "not reproduced"
 
 
-def test_adam_argument_verdicts(tmp_path, fabricated):
+def test_anchor_tables_judged_at_full_scale_only(fabricated):
     runs, _ = fabricated
-    claims = run_claims(tmp_path, runs, fabricated[1])
-    assert claims["adam.grad_drop_scales_update_by_sqrt_p"]["verdict"] == "reproduced"
-    assert claims["adam.momentum_moves_dropped_entries"]["verdict"] == "reproduced"
+    summary = claims.summary_table(claims.read_runs(runs), 0.95)
+    anchors = pd.read_csv(ANCHORS)
+
+    def verdicts(scale):
+        ledger, _ = claims.anchor_claims(summary, anchors, ledger_args(scale), "anchors.csv")
+        return {c.claim_id: c.verdict for c in ledger}
+
+    assert set(verdicts("smoke").values()) == {"inconclusive"}
+    full = verdicts("full")
+    # Our vanilla IFLYTEK: 60.4 [60.15, 60.65]; CLUE's dev 60.37 and Su's 60.06 lie within (tolerance 1).
+    assert full["anchor.clue-baseline"] == "reproduced"
+    assert full["anchor.vanilla"] == "reproduced"
+    # grad drop 63.5 [63.07, 63.93] vs Su's 60.56: outside even with the tolerance.
+    assert full["anchor.grad-drop"] == "not reproduced"
+    # incre drop 60.5 with a wide interval covers Su's 59.99.
+    assert full["anchor.incre-drop"] == "reproduced"
+    # DropToken r=0.10 mean 58.4: Su's 60.56 outside -> the table (r=0.00 inside) is not reproduced.
+    assert full["anchor.droptoken"] == "not reproduced"
+
+
+def test_adam_argument_verdicts(tmp_path):
+    def verdicts(files):
+        ledger = claims.adam_claims(claims.read_update_sizes(files), ledger_args(), "update_size.csv")
+        return [c.verdict for c in ledger]
+
+    near = [write_update_size(tmp_path, s, r, 0.8, 0.2) for s, r in enumerate((1.02, 0.97, 1.0))]
+    assert verdicts(near) == ["reproduced", "reproduced"]
     far = [write_update_size(tmp_path, s, r, 0.21, 0.2) for s, r in enumerate((2.0, 2.2, 2.1))]
-    claims = run_claims(tmp_path, runs, far)
-    assert claims["adam.grad_drop_scales_update_by_sqrt_p"]["verdict"] == "not reproduced"
-    assert claims["adam.momentum_moves_dropped_entries"]["verdict"] == "not reproduced"
-    assert (
-        run_claims(tmp_path, runs, far[:1])["adam.grad_drop_scales_update_by_sqrt_p"]["verdict"]
-        == "inconclusive"
-    )
+    assert verdicts(far) == ["not reproduced", "not reproduced"]
+    straddling = [write_update_size(tmp_path, s, r, 0.8, 0.2) for s, r in enumerate((1.0, 1.3, 1.1))]
+    assert verdicts(straddling)[0] == "inconclusive"
+    assert verdicts(far[:1])[0] == "inconclusive", "one seed: no interval"
 
 
 def test_duplicate_runs_and_a_missing_baseline_are_errors(tmp_path, fabricated, capsys):

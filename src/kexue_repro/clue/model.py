@@ -32,10 +32,12 @@ def load_classifier(
     """The pretrained encoder with a fresh classification head (drawn from torch's global RNG: seed first)."""
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the "newly initialized: classifier" notice is expected here
+    hf_logging.disable_progress_bar()  # one bar per load would fill the logs
     try:
         model = BertForSequenceClassification.from_pretrained(path_or_name, num_labels=num_labels)
     finally:
         hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
     if transform is not None:
         with torch.no_grad():
             transform(model)
