@@ -28,7 +28,7 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae", "gan"]
+STUDIES = ["leaderboard", "vae", "gan", "transformer"]
 
 
 report: "workflow/report/workflow.rst"
@@ -38,6 +38,7 @@ include: "workflow/rules/leaderboard.smk"
 include: "workflow/rules/vae.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/clue.smk"
+include: "workflow/rules/transformer.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -47,4 +48,5 @@ rule all:
         rules.leaderboard.input,
         rules.vae.input,
         rules.gan.input,
+        rules.transformer.input,
         rules.report.output,
