@@ -44,9 +44,13 @@ ON_SLURM = [
 ]
 LOCAL = [tool("snakemake"), "--profile", "workflow/profiles/local"]
 RUN_LIMIT_S = 300  # per Snakemake run; `timeout -k` because Snakemake ignores SIGTERM while waiting on jobs
-# No download source answers: the official URL goes through a proxy that refuses connections (whether
-# or not this machine is online), the mirror is a closed port.
-UNREACHABLE = {"HTTPS_PROXY": CLOSED_URL, "https_proxy": CLOSED_URL, "KEXUE_REPRO_MIRRORS": CLOSED_URL}
+# No download source answers: every URL goes through a proxy that refuses connections (whether or not
+# this machine is online), and the mirror is a closed port.
+UNREACHABLE = {
+    **{proxy: CLOSED_URL for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")},
+    **{bypass: "" for bypass in ("NO_PROXY", "no_proxy")},
+    "KEXUE_REPRO_MIRRORS": CLOSED_URL,
+}
 FAILING_RULE, FAILING_LOG = "clue_fetch", "results/logs/clue/fetch_cluewsc2020.log"
 
 
@@ -175,8 +179,11 @@ class ClusterRuns:
 def runs(mirror, tmp_path_factory) -> ClusterRuns:
     cluster = copy_repository(tmp_path_factory.mktemp("cluster") / "repo")
     local = copy_repository(tmp_path_factory.mktemp("local") / "repo")
-    # Concurrently: the cluster runs mostly wait between their status polls.
-    baseline = start_snakemake([*LOCAL, *TARGETS, *CONFIG], local, environment(KEXUE_REPRO_MIRRORS=mirror))
+    # Concurrently, at the lowest CPU priority: it takes the cycles the cluster runs leave while they wait
+    # between their status polls, and slows their jobs as little as possible.
+    baseline = start_snakemake(
+        ["nice", "-n", "19", *LOCAL, *TARGETS, *CONFIG], local, environment(KEXUE_REPRO_MIRRORS=mirror)
+    )
     try:
         # --keep-going: every job independent of the failure completes, so the rerun has exactly the
         # failed job and what depends on it.
