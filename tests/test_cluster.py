@@ -185,11 +185,7 @@ def runs(mirror, tmp_path_factory) -> ClusterRuns:
         ["nice", "-n", "19", *LOCAL, *TARGETS, *CONFIG], local, environment(KEXUE_REPRO_MIRRORS=mirror)
     )
     try:
-        # --keep-going: every job independent of the failure completes, so the rerun has exactly the
-        # failed job and what depends on it.
-        failed_run = snakemake(
-            [*ON_SLURM, "--keep-going", *TARGETS, *CONFIG], cluster, environment(**UNREACHABLE), False
-        )
+        failed_run = snakemake([*ON_SLURM, *TARGETS, *CONFIG], cluster, environment(**UNREACHABLE), False)
         rerun = snakemake([*ON_SLURM, *TARGETS, *CONFIG], cluster, environment(KEXUE_REPRO_MIRRORS=mirror))
         local_jobs = jobs_run(finish(baseline))
     finally:
@@ -206,7 +202,8 @@ def test_a_failed_job_names_its_rule_and_log_and_the_rerun_resubmits_only_it_and
         "show-failed-logs: the job's log, with the cause"
     )
     first = [s.rule for s in submissions(out)]
-    # restart-times: 1 in the profile: the failing job is submitted twice, then given up.
+    # The profile's restart-times: 1 submits the failing job twice; its keep-going: true lets every job
+    # that does not depend on it finish, so the rerun has exactly the failed job and what follows it.
     assert first.count(FAILING_RULE) == 2 and "clue_prepare" not in first
     assert set(first) == {rule for rule, _ in runs.local_jobs} - {"clue_prepare"}
     assert sorted(s.rule for s in submissions(runs.rerun)) == ["clue_fetch", "clue_prepare"]
