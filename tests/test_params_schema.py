@@ -55,6 +55,7 @@ def test_params_yaml_is_valid(params):
             "'clue.scales.smoke.tasks.0'",
             "is not one of",
         ),
+        (lambda p: p["report"].update(studies="vae"), "'report.studies'", "all, or a list of study names"),
     ],
 )
 def test_bad_params_name_the_key(params, edit, key, words):
@@ -70,7 +71,11 @@ def test_bad_params_name_the_key(params, edit, key, words):
 
 @pytest.mark.parametrize(
     ("override", "key"),
-    [("not_a_key=1", "'not_a_key'"), ("scale=huge", "'scale'")],
+    [
+        ("not_a_key=1", "'not_a_key'"),
+        ("scale=huge", "'scale'"),
+        ("report={'studies': ['vae', 'no_such_study']}", "'report.studies': unknown study 'no_such_study'"),
+    ],
 )
 def test_snakemake_refuses_bad_config_before_any_job(repo_copy, override, key):
     proc = run([tool("snakemake"), "--cores", "1", "--config", override], cwd=repo_copy, check=False)

@@ -1,12 +1,21 @@
-# The claims ledger of every study assembled into one table and one readable report.
+# The claims ledger of every study (or of those in report.studies) assembled into one table and one
+# readable report.
+
+REPORT_CHOICE = config["report"]["studies"]
+if REPORT_CHOICE != "all" and not set(REPORT_CHOICE) <= set(STUDIES):
+    sys.exit(
+        f"config: key 'report.studies': unknown study '{sorted(set(REPORT_CHOICE) - set(STUDIES))[0]}'"
+        f" (studies: {', '.join(STUDIES)})"
+    )
+REPORTED = [s for s in STUDIES if REPORT_CHOICE == "all" or s in REPORT_CHOICE]
 
 
 rule report:
     input:
-        claims=[f"results/{study}/claims.json" for study in STUDIES],
+        claims=[f"results/{study}/claims.json" for study in REPORTED],
         plots=[
             p
-            for study in STUDIES
+            for study in REPORTED
             for p in getattr(rules, study).input
             if p.endswith(".png")
         ],
