@@ -28,7 +28,7 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae", "gan"]
+STUDIES = ["leaderboard", "vae", "gan", "bert"]
 
 
 report: "workflow/report/workflow.rst"
@@ -37,6 +37,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/leaderboard.smk"
 include: "workflow/rules/vae.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/bert.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -46,4 +47,5 @@ rule all:
         rules.leaderboard.input,
         rules.vae.input,
         rules.gan.input,
+        rules.bert.input,
         rules.report.output,
