@@ -28,7 +28,7 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae", "gan", "transformer"]
+STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert"]
 
 
 report: "workflow/report/workflow.rst"
@@ -39,6 +39,7 @@ include: "workflow/rules/vae.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/clue.smk"
 include: "workflow/rules/transformer.smk"
+include: "workflow/rules/bert.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -49,4 +50,5 @@ rule all:
         rules.vae.input,
         rules.gan.input,
         rules.transformer.input,
+        rules.bert.input,
         rules.report.output,

