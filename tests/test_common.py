@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from kexue_repro.common.atomic import atomic_path, write_csv, write_json
+from kexue_repro.common.atomic import atomic_directory, atomic_path, write_csv, write_json
 from kexue_repro.common.claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -46,6 +46,28 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 2}
     assert [p.name for p in target.parent.iterdir()] == ["m.json"]
+
+
+def test_atomic_directory_replaces_whole_folder(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "stale.bin").write_text("old")
+    with atomic_directory(target) as tmp:
+        (tmp / "config.json").write_text("{}")
+        assert not (target / "config.json").exists()
+    assert sorted(p.name for p in target.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_failed_atomic_directory_keeps_the_old_folder(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "weights.bin").write_text("old")
+    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
+        (tmp / "weights.bin").write_text("half")
+        raise RuntimeError("killed mid-save")
+    assert (target / "weights.bin").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
 def test_write_json_refuses_nan(tmp_path):

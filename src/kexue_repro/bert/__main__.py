@@ -41,8 +41,8 @@ def _corpus(args: argparse.Namespace) -> None:
 
 def _tokenizer(args: argparse.Namespace) -> None:
     from kexue_repro.bert.corpus import read_corpus
-    from kexue_repro.bert.files import atomic_directory
     from kexue_repro.bert.tokenizer import build_tokenizer, save_tokenizer
+    from kexue_repro.common.atomic import atomic_directory
 
     tokenizer = build_tokenizer(read_corpus(args.corpus), args.vocab_size, args.min_frequency)
     with atomic_directory(args.out_dir) as tmp:

@@ -38,7 +38,7 @@ from transformers import (
 )
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
-from kexue_repro.bert.files import atomic_directory
+from kexue_repro.common.atomic import atomic_directory
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
 from kexue_repro.common.runtime import seed_everything
 
