@@ -15,7 +15,8 @@ python -m kexue_repro.gan probe      --models MODEL ... --points N --pairs N --s
 python -m kexue_repro.gan claims     --runs JSON ... --probes JSON ... --classifier-metrics JSON --anchors CSV
                                      --confidence X --tolerance X --mode-success M --tables-dir D --plots-dir D
                                      --scale S --claims-out C --metrics-out M
-                                     [--cifar-runs JSON ... --cifar-curve-csv CSV --cifar-curve-png PNG]
+                                     [--cifar-runs JSON ... --cifar-curve-csv CSV --cifar-curve-png PNG
+                                      --fid-tolerance X --is-tolerance X]
 Full scale (CIFAR-10):
 python -m kexue_repro.gan cifar10    --raw-dir DIR --retries N [--mirror BASE ...] --out NPZ --summary-out JSON
 python -m kexue_repro.gan train-cifar --data NPZ --seed S --steps K --batch-size-d B --batch-size-g B
@@ -378,6 +379,12 @@ def parser() -> argparse.ArgumentParser:
     claim.add_argument("--cifar-runs", nargs="*", default=[], help="train-cifar records (full scale)")
     claim.add_argument("--cifar-curve-csv", help="the FID-at-step table (with --cifar-runs)")
     claim.add_argument("--cifar-curve-png", help="the FID-at-step plot (with --cifar-runs)")
+    claim.add_argument(
+        "--fid-tolerance", type=float, help="(f): FID band around the anchor (with --cifar-runs)"
+    )
+    claim.add_argument(
+        "--is-tolerance", type=float, help="(f): IS band around the anchor (with --cifar-runs)"
+    )
     add_ledger_arguments(claim)
     claim.set_defaults(run=_claims)
     return root
