@@ -138,7 +138,7 @@ def test_fid_is_zero_for_the_real_set_itself_and_positive_for_noise():
 def test_inception_without_the_fid_extra_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # as on a machine without the extra
     with pytest.raises(OSError, match="optional extra 'fid'") as err:
-        make_extractor("inception", "/weights/pt_inception-2015-12-05.pth", 0)
+        make_extractor("inception", "/weights/weights-inception-2015-12-05-6726825d.pth", 0)
     assert FID_EXTRA_HINT in str(err.value) and "\n" not in str(err.value)
 
 
