@@ -26,7 +26,8 @@ GAN_CIFAR_MODELS = (
     if GAN_FULL
     else []
 )
-# Outputs of the claims step at full scale only: the FID-at-step table and plot (in the evals directory).
+# Outputs of the claims step at full scale only: the FID-at-step table and plot. They live in the evals
+# directory, a persistent DVC out of the gan stage at every scale (dvc.yaml cannot list files per scale).
 GAN_CIFAR_CURVE = (
     {
         "cifar_curve_csv": f"{GAN}/evals/cifar10_curve.csv",
