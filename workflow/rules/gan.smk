@@ -1,5 +1,6 @@
 # Study 8757: WGAN with gradient normalization (GN), its Lipschitz behaviour and Su's three objections.
-# Smoke experiments (2-D ring of 8 Gaussians, 28x28 digits); the CIFAR-10 scale is not built yet.
+# Smoke experiments (2-D ring of 8 Gaussians, 28x28 digits) at every scale; scale full adds GN-GAN with the
+# official CNN on CIFAR-10 (FID/IS curve, claim (f)).
 
 GAN = "results/gan"
 GAN_CFG = config["gan"]
@@ -11,6 +12,34 @@ GAN_RUNS = {
     )
     for dataset in ("ring", "mnist")
 }
+
+
+GAN_FULL = config["scale"] == "full"
+GAN_CIFAR = GAN_CFG["cifar10"]
+GAN_CIFAR_RUNS = (
+    expand(f"{GAN}/runs/cifar10_gn_seed{{seed}}.json", seed=GAN_CIFAR["seeds"])
+    if GAN_FULL
+    else []
+)
+GAN_CIFAR_MODELS = (
+    expand(f"{GAN}/models/cifar10_gn_seed{{seed}}.pt", seed=GAN_CIFAR["seeds"])
+    if GAN_FULL
+    else []
+)
+# Outputs of the claims step at full scale only: the FID-at-step table and plot. They live in the evals
+# directory, a persistent DVC out of the gan stage at every scale (dvc.yaml cannot list files per scale).
+GAN_CIFAR_CURVE = (
+    {
+        "cifar_curve_csv": f"{GAN}/evals/cifar10_curve.csv",
+        "cifar_curve_png": report(
+            f"{GAN}/evals/cifar10_fid_curve.png",
+            caption="../report/gan_cifar10_curve.rst",
+            category="8757 GN-GAN",
+        ),
+    }
+    if GAN_FULL
+    else {}
+)
 
 
 wildcard_constraints:
@@ -133,6 +162,71 @@ rule gan_probe:
         " --digits {input.digits} --threads {threads} --out {output} > {log} 2>&1"
 
 
+rule gan_cifar10:
+    output:
+        data="data/processed/gan/cifar10.npz",
+        summary=f"{GAN}/evals/cifar10_data.json",
+    log:
+        "results/logs/gan/cifar10.log",
+    benchmark:
+        "results/benchmarks/gan/cifar10.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        retries=GAN_CIFAR["fetch_retries"],
+        mirrors=" ".join(f"--mirror {m}" for m in config["data"]["mirrors"]),
+    shell:
+        "python -m kexue_repro.gan cifar10 --raw-dir data/raw/cifar10 --retries {params.retries}"
+        " {params.mirrors} --out {output.data} --summary-out {output.summary} > {log} 2>&1"
+
+
+rule gan_train_cifar:
+    input:
+        data=rules.gan_cifar10.output.data,
+        code=[
+            "src/kexue_repro/gan/cnn.py",
+            "src/kexue_repro/gan/cifar_train.py",
+            "src/kexue_repro/gan/image_metrics.py",
+        ],
+    output:
+        model=f"{GAN}/models/cifar10_gn_seed{{seed}}.pt",
+        run=f"{GAN}/runs/cifar10_gn_seed{{seed}}.json",
+    log:
+        "results/logs/gan/train_cifar10_gn_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/gan/train_cifar10_gn_seed{seed}.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=24000,
+        runtime=GAN_CIFAR["runtime_min"],
+        gpu=1,
+    params:
+        cfg=GAN_CIFAR,
+        betas=" ".join(map(str, GAN_CIFAR["betas"])),
+        weights=(
+            f"--inception-weights {GAN_CIFAR['inception_weights']}"
+            if GAN_CIFAR["inception_weights"]
+            else ""
+        ),
+        checkpoint=f"{GAN}/checkpoints/cifar10_gn_seed{{seed}}.pt",
+        device=config["device"],
+    shell:
+        "python -m kexue_repro.gan train-cifar --data {input.data} --seed {wildcards.seed}"
+        " --steps {params.cfg[steps]} --batch-size-d {params.cfg[batch_size_d]}"
+        " --batch-size-g {params.cfg[batch_size_g]} --lr-d {params.cfg[lr_d]} --lr-g {params.cfg[lr_g]}"
+        " --betas {params.betas} --n-dis {params.cfg[n_dis]} --latent {params.cfg[latent]}"
+        " --ema-decay {params.cfg[ema_decay]} --lr-decay-start {params.cfg[lr_decay_start]}"
+        " --eval-every {params.cfg[eval_every]} --n-eval {params.cfg[n_eval]} --n-real {params.cfg[n_real]}"
+        " --is-splits {params.cfg[is_splits]} --features {params.cfg[features]} {params.weights}"
+        " --checkpoint-every {params.cfg[checkpoint_every]} --threads {threads} --device {params.device}"
+        " --checkpoint {params.checkpoint} --out {output.model} --metrics-out {output.run} > {log} 2>&1"
+
+
 rule gan_claims:
     input:
         runs=expand(
@@ -141,7 +235,9 @@ rule gan_claims:
         probes=expand(f"{GAN}/probes/{{dataset}}.json", dataset=["ring", "mnist"]),
         classifier=rules.gan_classifier.output.metrics,
         anchors="data/anchors/gan.csv",
+        cifar_runs=GAN_CIFAR_RUNS,
     output:
+        **GAN_CIFAR_CURVE,
         tables=multiext(
             f"{GAN}/tables/",
             "runs.csv",
@@ -178,8 +274,15 @@ rule gan_claims:
         runtime=10,
     params:
         cfg=GAN_CFG["claims"],
-        # Every scale runs the smoke experiments until the CIFAR-10 scale exists: claims say so.
+        # Claims (a)-(e) come from the smoke experiments at every scale; (f) states its own scale (full).
         scale="smoke",
+        full=lambda wildcards, input, output: (
+            f"--cifar-runs {' '.join(input.cifar_runs)} --cifar-curve-csv {output.cifar_curve_csv}"
+            f" --cifar-curve-png {output.cifar_curve_png}"
+            f" --fid-tolerance {GAN_CIFAR['fid_tolerance']} --is-tolerance {GAN_CIFAR['is_tolerance']}"
+            if GAN_FULL
+            else ""
+        ),
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.ring_plot),
     shell:
@@ -187,7 +290,7 @@ rule gan_claims:
         " --classifier-metrics {input.classifier} --anchors {input.anchors}"
         " --confidence {params.cfg[confidence]} --tolerance {params.cfg[tolerance]}"
         " --mode-success {params.cfg[mode_success]} --tables-dir {params.tables_dir}"
-        " --plots-dir {params.plots_dir} --scale {params.scale}"
+        " --plots-dir {params.plots_dir} --scale {params.scale} {params.full}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 
@@ -199,3 +302,6 @@ rule gan:
         rules.gan_claims.input.runs,
         rules.gan_claims.input.probes,
         rules.gan_claims.output,
+        rules.gan_claims.input.cifar_runs,
+        GAN_CIFAR_MODELS,
+        rules.gan_cifar10.output.summary if GAN_FULL else [],

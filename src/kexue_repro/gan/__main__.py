@@ -15,6 +15,15 @@ python -m kexue_repro.gan probe      --models MODEL ... --points N --pairs N --s
 python -m kexue_repro.gan claims     --runs JSON ... --probes JSON ... --classifier-metrics JSON --anchors CSV
                                      --confidence X --tolerance X --mode-success M --tables-dir D --plots-dir D
                                      --scale S --claims-out C --metrics-out M
+                                     [--cifar-runs JSON ... --cifar-curve-csv CSV --cifar-curve-png PNG
+                                      --fid-tolerance X --is-tolerance X]
+Full scale (CIFAR-10):
+python -m kexue_repro.gan cifar10    --raw-dir DIR --retries N [--mirror BASE ...] --out NPZ --summary-out JSON
+python -m kexue_repro.gan train-cifar --data NPZ --seed S --steps K --batch-size-d B --batch-size-g B
+                                     --lr-d LR --lr-g LR --betas B1 B2 --n-dis N --latent Z --ema-decay X
+                                     --lr-decay-start K --eval-every K --n-eval N --n-real N --is-splits N
+                                     --features {inception,random} [--inception-weights PT] --checkpoint-every C
+                                     --threads T --device D --checkpoint CKPT --out MODEL --metrics-out JSON
 """
 
 from __future__ import annotations
@@ -181,6 +190,63 @@ def _probe(args: argparse.Namespace) -> None:
     write_json(args.out, {"probe_seed": args.seed, "rows": rows})
 
 
+def _cifar10(args: argparse.Namespace) -> None:
+    summary = data.prepare_cifar10(args.raw_dir, args.out, args.mirror, args.retries)
+    write_json(args.summary_out, summary)
+    if not summary["official_md5_matches"]:
+        print(f"warning: {summary['archive']} does not have the official page's MD5", file=sys.stderr)
+    print(f"{args.out}: {summary['train_images']} training and {summary['test_images']} test images")
+
+
+def _train_cifar(args: argparse.Namespace) -> None:
+    from kexue_repro.gan import cifar_train
+    from kexue_repro.gan.image_metrics import ImageMetrics, make_extractor
+
+    if min(args.n_real, args.is_splits) < 1:
+        raise ValueError("--n-real and --is-splits must be >= 1")
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    arrays, sha256 = data.load_cifar10(args.data)
+    config = cifar_train.CifarConfig(
+        seed=args.seed,
+        steps=args.steps,
+        batch_size_d=args.batch_size_d,
+        batch_size_g=args.batch_size_g,
+        lr_d=args.lr_d,
+        lr_g=args.lr_g,
+        betas=tuple(args.betas),
+        n_dis=args.n_dis,
+        latent=args.latent,
+        ema_decay=args.ema_decay,
+        lr_decay_start=args.lr_decay_start,
+        data_sha256=sha256,
+        device_type=device.type,
+    )
+    # The FID's real statistics: the first --n-real training images (all 50,000 at full scale), unflipped.
+    extractor = make_extractor(args.features, args.inception_weights, args.seed)
+    real = arrays["train_images"][: args.n_real]
+    metrics = ImageMetrics(
+        extractor, cifar_train.uint8_batches(real, 2 * args.batch_size_g), args.is_splits, device
+    )
+    nets, curve, cost = cifar_train.train(
+        config, arrays["train_images"], metrics, device, args.eval_every, args.n_eval, args.checkpoint,
+        args.checkpoint_every,
+    )  # fmt: skip
+    final = curve[-1]
+    record = (
+        {"dataset": "cifar10", "method": "gn", "seed": config.seed, "steps": config.steps}
+        | {"features": args.features, "n_eval": args.n_eval, "threads": args.threads, "model": str(args.out)}
+        | {"config": config.as_dict()}
+        | cost
+        | {key: final[key] for key in final if key != "step"}
+        | {"curve": curve}
+    )
+    cifar_train.save_model(args.out, nets, config)
+    write_json(args.metrics_out, record)
+    Path(args.checkpoint).unlink(missing_ok=True)
+    print(f"{args.out}: FID {final['fid_g']:.4g} (EMA {final['fid_ema']:.4g}), IS {final['is_mean_g']:.4g}")
+
+
 def _claims(args: argparse.Namespace) -> None:
     from kexue_repro.gan import claims  # pandas, SciPy and matplotlib: only the step that needs them
 
@@ -261,6 +327,45 @@ def parser() -> argparse.ArgumentParser:
     probe.add_argument("--out", required=True)
     probe.set_defaults(run=_probe)
 
+    cifar = steps.add_parser(
+        "cifar10", help="the official CIFAR-10 archive, verified, as uint8 arrays (.npz)"
+    )
+    cifar.add_argument("--raw-dir", required=True, help="where the archive is fetched and extracted")
+    cifar.add_argument("--retries", type=int, required=True, help="extra attempts after a transient failure")
+    cifar.add_argument(
+        "--mirror", action="append", default=[], metavar="BASE", help="mirror base (<base>/cifar10/<file>)"
+    )
+    cifar.add_argument("--out", required=True)
+    cifar.add_argument("--summary-out", required=True, help="counts and the archive's checks (.json)")
+    cifar.set_defaults(run=_cifar10)
+
+    full = steps.add_parser("train-cifar", help="GN-GAN, official CNN, CIFAR-10; FID/IS curve; resumable")
+    full.add_argument("--data", required=True, help="the cifar10 step's .npz")
+    full.add_argument("--seed", type=int, required=True)
+    full.add_argument("--steps", type=int, required=True, help="generator steps (the step budget)")
+    full.add_argument("--batch-size-d", type=int, required=True, help="real (and fake) images per D step")
+    full.add_argument("--batch-size-g", type=int, required=True, help="samples per G step")
+    full.add_argument("--lr-d", type=float, required=True)
+    full.add_argument("--lr-g", type=float, required=True)
+    full.add_argument("--betas", type=float, nargs=2, required=True)
+    full.add_argument("--n-dis", type=int, required=True)
+    full.add_argument("--latent", type=int, required=True)
+    full.add_argument("--ema-decay", type=float, required=True)
+    full.add_argument("--lr-decay-start", type=int, required=True, help="linear decay to 0 from this step")
+    full.add_argument("--eval-every", type=int, required=True, help="FID/IS every this many steps, and last")
+    full.add_argument("--n-eval", type=int, required=True, help="generated images per FID/IS")
+    full.add_argument("--n-real", type=int, required=True, help="training images for the FID statistics")
+    full.add_argument("--is-splits", type=int, required=True)
+    full.add_argument("--features", choices=("inception", "random"), required=True)
+    full.add_argument("--inception-weights", help="local Inception weights file (default: download)")
+    full.add_argument("--checkpoint-every", type=int, required=True)
+    full.add_argument("--threads", type=int, required=True)
+    full.add_argument("--device", required=True, help="auto | cpu | cuda")
+    full.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
+    full.add_argument("--out", required=True, help="G, D and EMA-G weights (.pt)")
+    full.add_argument("--metrics-out", required=True, help="final FID/IS, the curve and the cost (.json)")
+    full.set_defaults(run=_train_cifar)
+
     claim = steps.add_parser("claims", help="tables, plots, claims.json and metrics.json")
     claim.add_argument("--runs", nargs="+", required=True, help="train --metrics-out records")
     claim.add_argument("--probes", nargs="+", required=True, help="probe outputs")
@@ -271,6 +376,15 @@ def parser() -> argparse.ArgumentParser:
     claim.add_argument("--mode-success", type=int, required=True, help="(c): covering >= this many succeeds")
     claim.add_argument("--tables-dir", required=True)
     claim.add_argument("--plots-dir", required=True)
+    claim.add_argument("--cifar-runs", nargs="*", default=[], help="train-cifar records (full scale)")
+    claim.add_argument("--cifar-curve-csv", help="the FID-at-step table (with --cifar-runs)")
+    claim.add_argument("--cifar-curve-png", help="the FID-at-step plot (with --cifar-runs)")
+    claim.add_argument(
+        "--fid-tolerance", type=float, help="(f): FID band around the anchor (with --cifar-runs)"
+    )
+    claim.add_argument(
+        "--is-tolerance", type=float, help="(f): IS band around the anchor (with --cifar-runs)"
+    )
     add_ledger_arguments(claim)
     claim.set_defaults(run=_claims)
     return root

