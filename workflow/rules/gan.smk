@@ -166,6 +166,7 @@ rule gan_claims:
             category="8757 GN-GAN",
         ),
         claims=f"{GAN}/claims.json",
+        provenance=f"{GAN}/provenance.json",
         metrics=f"{GAN}/metrics.json",
     log:
         "results/logs/gan/claims.log",
@@ -177,6 +178,7 @@ rule gan_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        provenance=provenance_options(config, "gan"),
         cfg=GAN_CFG["claims"],
         # Every scale runs the smoke experiments until the CIFAR-10 scale exists: claims say so.
         scale="smoke",
@@ -188,6 +190,7 @@ rule gan_claims:
         " --confidence {params.cfg[confidence]} --tolerance {params.cfg[tolerance]}"
         " --mode-success {params.cfg[mode_success]} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale}"
+        " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 
