@@ -30,6 +30,7 @@ PACKAGES = (
     "kexue-repro",
 )
 SEED_KEYS = ("seed", "seeds")
+DVC_WRITTEN = (":(exclude)dvc.lock", ":(exclude,glob)**/.gitignore")
 
 
 def canonical_json(obj: Any) -> str:
@@ -71,7 +72,8 @@ def provenance_options(config: dict[str, Any], study: str) -> str:
 
 
 def git_state(cwd: str | os.PathLike = ".") -> dict[str, Any] | None:
-    """HEAD's commit and whether tracked files differ from it (dvc.lock aside: DVC rewrites it mid-run)."""
+    """HEAD's commit and whether tracked files differ from it, leaving out what DVC itself rewrites during a
+    run (dvc.lock, the .gitignore files beside its outputs)."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -80,7 +82,7 @@ def git_state(cwd: str | os.PathLike = ".") -> dict[str, Any] | None:
 
     try:
         revision = git("rev-parse", "HEAD")
-        changes = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)dvc.lock")
+        changes = git("status", "--porcelain", "--untracked-files=no", "--", ".", *DVC_WRITTEN)
     except (OSError, subprocess.SubprocessError):  # no git, or not a repository
         return None
     return {"revision": revision, "dirty": bool(changes)}
