@@ -197,9 +197,8 @@ def train(
             saved_bytes, losses = saved_tensor_bytes(step)
         else:
             losses = step()
-        check_finite_loss(
-            losses, index + 1, f"gan train {config.method} seed={config.seed} (critic, generator)"
-        )
+        for name, value in zip(("critic", "generator"), losses):
+            check_finite_loss(value, index + 1, f"gan train {config.method} seed={config.seed}, {name}")
         if index - done >= warmup_steps:
             times.append(time.perf_counter() - started)
         if (index + 1) % checkpoint_every == 0 and index + 1 < config.steps:
