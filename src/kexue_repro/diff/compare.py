@@ -22,22 +22,30 @@ STATUSES = ("flipped", "changed", "added", "removed", "unchanged")
 COMPARED = ("verdict", "ours", "interval", "anchor", "criterion", "scale")
 
 
+def _produced(info: dict[str, Any]) -> bool:
+    """DVC lists every output dvc.yaml declares; one with neither a file nor a hash was not produced there."""
+    return "fs_info" in info or "md5" in info.get("dvc_info", {"md5": None})
+
+
 def read_ledgers(rev: str, repo: str = ".") -> dict[tuple[str, str], dict[str, Any]]:
     """Every claim at ``rev``, keyed by (study, claim_id), in ledger order."""
     try:
         fs = DVCFileSystem(repo, rev=None if rev == WORKSPACE else rev)
-        paths = sorted(fs.glob(LEDGERS))
-        ledgers = {path: json.loads(fs.read_text(path, encoding="utf-8")) for path in paths}
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{rev}: a claims ledger is not JSON ({err})") from None
-    except Exception as err:  # DVC and scmrepo raise their own types for unknown revisions and missing data
-        if isinstance(err, (OSError, ValueError, KeyError)) and not type(err).__module__.startswith(
-            ("dvc", "scm")
-        ):
-            raise
+        paths = [path for path in sorted(fs.glob(LEDGERS)) if _produced(fs.info(path))]
+    except Exception as err:  # DVC and scmrepo raise their own types for an unknown revision or repository
         raise ValueError(f"revision {rev!r}: {' '.join(str(err).split()) or type(err).__name__}") from None
-    if not ledgers:
+    if not paths:
         raise ValueError(f"revision {rev!r}: no {LEDGERS} (run the pipeline, or `dvc pull`, first)")
+    ledgers = {}
+    for path in paths:
+        try:
+            ledgers[path] = json.loads(fs.read_text(path, encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(
+                f"revision {rev!r}: {path} is in neither the DVC cache nor the remote (`dvc push` it where it was made)"
+            ) from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"revision {rev!r}: {path}: not JSON ({err})") from None
     claims: dict[tuple[str, str], dict[str, Any]] = {}
     for path, rows in ledgers.items():
         validate_ledger(rows, f"{rev}:{path}")
