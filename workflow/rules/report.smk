@@ -13,7 +13,13 @@ REPORTED = [s for s in STUDIES if REPORT_CHOICE == "all" or s in REPORT_CHOICE]
 rule report:
     input:
         claims=[f"results/{study}/claims.json" for study in REPORTED],
-        provenance=[f"results/{study}/provenance.json" for study in REPORTED],
+        # Each study's claims step writes it (common.provenance.provenance_options in its claims rule).
+        provenance=[
+            p
+            for study in REPORTED
+            for p in getattr(rules, study).input
+            if p.endswith("/provenance.json")
+        ],
         plots=[
             p
             for study in REPORTED

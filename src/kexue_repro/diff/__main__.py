@@ -2,6 +2,8 @@
 
 A and B: git revisions (commit, branch, tag), DVC experiment names, or `workspace`. Prints every claim of
 either side with its verdict and value on both and the change; claims whose verdict flipped come first.
+A study whose results one side's dvc.lock names but neither the DVC cache nor the remote holds is left out,
+with a warning.
 """
 
 from __future__ import annotations
@@ -11,13 +13,19 @@ import sys
 from typing import Sequence
 
 from kexue_repro.common.cli import run
-from kexue_repro.diff.compare import as_json, compare, markdown, read_ledgers
+from kexue_repro.diff.compare import as_json, comparable, compare, markdown, read_ledgers
 
 
 def _diff(args: argparse.Namespace) -> None:
-    rows = compare(read_ledgers(args.a, args.repo), read_ledgers(args.b, args.repo))
+    old, new, skipped = comparable(read_ledgers(args.a, args.repo), read_ledgers(args.b, args.repo))
+    for study in skipped:
+        print(
+            f"warning: {study}: results not in the DVC cache or the remote on one side; left out",
+            file=sys.stderr,
+        )
+    rows = compare(old, new)
     render = as_json if args.format == "json" else markdown
-    sys.stdout.write(render(args.a, args.b, rows))
+    sys.stdout.write(render(args.a, args.b, rows, skipped))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

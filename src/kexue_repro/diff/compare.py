@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from dvc.api import DVCFileSystem
@@ -27,31 +28,45 @@ def _produced(info: dict[str, Any]) -> bool:
     return "fs_info" in info or "md5" in info.get("dvc_info", {"md5": None})
 
 
-def read_ledgers(rev: str, repo: str = ".") -> dict[tuple[str, str], dict[str, Any]]:
-    """Every claim at ``rev``, keyed by (study, claim_id), in ledger order."""
+@dataclass
+class Ledgers:
+    claims: dict[tuple[str, str], dict[str, Any]]  # (study, claim_id) -> claim row, in ledger order
+    unavailable: list[str]  # studies whose ledger dvc.lock names but neither the cache nor the remote holds
+
+
+def read_ledgers(rev: str, repo: str = ".") -> Ledgers:
+    """Every claim at ``rev``; a study whose results were never pushed is listed as unavailable."""
     try:
         fs = DVCFileSystem(repo, rev=None if rev == WORKSPACE else rev)
         paths = [path for path in sorted(fs.glob(LEDGERS)) if _produced(fs.info(path))]
     except Exception as err:  # DVC and scmrepo raise their own types for an unknown revision or repository
         raise ValueError(f"revision {rev!r}: {' '.join(str(err).split()) or type(err).__name__}") from None
-    if not paths:
-        raise ValueError(f"revision {rev!r}: no {LEDGERS} (run the pipeline, or `dvc pull`, first)")
-    ledgers = {}
+    ledgers, unavailable = {}, []
     for path in paths:
         try:
             ledgers[path] = json.loads(fs.read_text(path, encoding="utf-8"))
         except FileNotFoundError:
-            raise ValueError(
-                f"revision {rev!r}: {path} is in neither the DVC cache nor the remote (`dvc push` it where it was made)"
-            ) from None
+            unavailable.append(path.split("/")[1])
         except json.JSONDecodeError as err:
             raise ValueError(f"revision {rev!r}: {path}: not JSON ({err})") from None
+    if not ledgers:
+        where = (
+            f"none of {', '.join(unavailable)} is in the DVC cache or the remote" if unavailable else "none"
+        )
+        raise ValueError(f"revision {rev!r}: no {LEDGERS} to read ({where}; run, or `dvc pull`, first)")
     claims: dict[tuple[str, str], dict[str, Any]] = {}
     for path, rows in ledgers.items():
         validate_ledger(rows, f"{rev}:{path}")
         for row in rows:
             claims[(row["study"], row["claim_id"])] = row
-    return claims
+    return Ledgers(claims, unavailable)
+
+
+def comparable(old: Ledgers, new: Ledgers) -> tuple[dict, dict, list[str]]:
+    """Both sides' claims without the studies either side cannot read (they would look added or removed)."""
+    skipped = sorted(set(old.unavailable) | set(new.unavailable))
+    keep = lambda claims: {key: row for key, row in claims.items() if key[0] not in skipped}  # noqa: E731
+    return keep(old.claims), keep(new.claims), skipped
 
 
 def _number(value: Any) -> float | None:
@@ -108,12 +123,17 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(rev_a: str, rev_b: str, rows: list[dict[str, Any]]) -> str:
+def markdown(rev_a: str, rev_b: str, rows: list[dict[str, Any]], skipped: list[str] = ()) -> str:
     counts = summary(rows)
     lines = [
         f"# Claims: {rev_a} -> {rev_b}",
         "",
         ", ".join(f"{n} {status}" for status, n in counts.items()) + f" (of {len(rows)} claims).",
+        *(
+            [f"Left out, results in neither the DVC cache nor the remote: {', '.join(skipped)}."]
+            if skipped
+            else []
+        ),
         "",
         f"| status | study | claim | verdict {rev_a} | verdict {rev_b} | ours {rev_a} | ours {rev_b} | change |",
         "|---|---|---|---|---|---|---|---|",
@@ -126,5 +146,6 @@ def markdown(rev_a: str, rev_b: str, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def as_json(rev_a: str, rev_b: str, rows: list[dict[str, Any]]) -> str:
-    return json.dumps({"a": rev_a, "b": rev_b, "summary": summary(rows), "claims": rows}, indent=2) + "\n"
+def as_json(rev_a: str, rev_b: str, rows: list[dict[str, Any]], skipped: list[str]) -> str:
+    report = {"a": rev_a, "b": rev_b, "summary": summary(rows), "unavailable": skipped, "claims": rows}
+    return json.dumps(report, indent=2) + "\n"
