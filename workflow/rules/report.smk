@@ -18,7 +18,7 @@ rule report:
             p
             for study in REPORTED
             for p in getattr(rules, study).input
-            if p.endswith("/provenance.json")
+            if os.path.basename(p) == "provenance.json"
         ],
         plots=[
             p
