@@ -185,7 +185,7 @@ def test_the_diff_reads_a_revision_whose_results_are_only_in_the_remote(pipeline
     ledger = json.loads(pipeline.outputs["results/leaderboard/claims.json"])
     assert len([r for r in rows if r["study"] == "leaderboard"]) == len(ledger)
     assert {r["status"] for r in rows} == {"unchanged"} and {r["study"] for r in rows} == set(STUDIES)
-    assert not (bare / "results").exists(), "read through DVC, not checked out"
+    assert not (bare / "results/leaderboard/claims.json").exists(), "read through DVC, not checked out"
     missing = run([sys.executable, "-m", "kexue_repro.diff", "HEAD~1", "HEAD"], cwd=bare, check=False)
     # HEAD~1's dvc.lock is the one copied from the repository: its results were never pushed to this remote.
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
