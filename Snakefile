@@ -10,6 +10,7 @@ import sys
 from snakemake.utils import min_version
 
 from kexue_repro.common.params import check_params
+from kexue_repro.common.provenance import provenance_options
 
 min_version("9.0")
 

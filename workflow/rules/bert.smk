@@ -137,6 +137,7 @@ rule bert_evaluate:
             category="Tiny Chinese BERT",
         ),
         claims=f"{BERT}/claims.json",
+        provenance=f"{BERT}/provenance.json",
         metrics=f"{BERT}/metrics.json",
     log:
         "results/logs/bert/evaluate.log",
@@ -149,6 +150,7 @@ rule bert_evaluate:
         mem_mb=2000,
         runtime=10,
     params:
+        provenance=provenance_options(config, "bert"),
         seq_len=BERT_CFG["pretrain"]["seq_len"],
         mlm_probability=BERT_CFG["pretrain"]["mlm_probability"],
         cfg=BERT_CFG["evaluate"],
@@ -161,6 +163,7 @@ rule bert_evaluate:
         " --threads {threads} --device {params.device} --pretrain-record {input.record}"
         " --curve {input.curve} --corpus-stats {input.stats} --data-counts {input.counts}"
         " --max-loss-ratio {params.cfg[max_loss_ratio]} --plot-out {output.plot} --scale {params.scale}"
+        " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 

@@ -262,6 +262,7 @@ rule gan_claims:
             category="8757 GN-GAN",
         ),
         claims=f"{GAN}/claims.json",
+        provenance=f"{GAN}/provenance.json",
         metrics=f"{GAN}/metrics.json",
     log:
         "results/logs/gan/claims.log",
@@ -273,6 +274,7 @@ rule gan_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        provenance=provenance_options(config, "gan"),
         cfg=GAN_CFG["claims"],
         # Claims (a)-(e) come from the smoke experiments at every scale; (f) states its own scale (full).
         scale="smoke",
@@ -291,6 +293,7 @@ rule gan_claims:
         " --confidence {params.cfg[confidence]} --tolerance {params.cfg[tolerance]}"
         " --mode-success {params.cfg[mode_success]} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale} {params.full}"
+        " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 

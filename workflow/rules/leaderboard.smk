@@ -88,6 +88,7 @@ rule leaderboard_claims:
         human=rules.leaderboard_rank.output.human,
     output:
         claims=f"{LB}/claims.json",
+        provenance=f"{LB}/provenance.json",
         metrics=f"{LB}/metrics.json",
     log:
         "results/logs/leaderboard/claims.log",
@@ -99,6 +100,7 @@ rule leaderboard_claims:
         mem_mb=1000,
         runtime=5,
     params:
+        provenance=provenance_options(config, "leaderboard"),
         tolerance=config["leaderboard"]["official_tolerance"],
         rounding_bound=config["leaderboard"]["rounding_bound"],
         tau_threshold=config["leaderboard"]["tau_threshold"],
@@ -107,6 +109,7 @@ rule leaderboard_claims:
         "python -m kexue_repro.leaderboard claims --official {input.official} --ranks {input.ranks}"
         " --kendall {input.kendall} --human {input.human} --tolerance {params.tolerance}"
         " --rounding-bound {params.rounding_bound} --tau-threshold {params.tau_threshold} --scale {params.scale}"
+        " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 

@@ -13,6 +13,13 @@ REPORTED = [s for s in STUDIES if REPORT_CHOICE == "all" or s in REPORT_CHOICE]
 rule report:
     input:
         claims=[f"results/{study}/claims.json" for study in REPORTED],
+        # Each study's claims step writes it (common.provenance.provenance_options in its claims rule).
+        provenance=[
+            p
+            for study in REPORTED
+            for p in getattr(rules, study).input
+            if os.path.basename(p) == "provenance.json"
+        ],
         plots=[
             p
             for study in REPORTED
@@ -34,5 +41,6 @@ rule report:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m kexue_repro.report --claims {input.claims} --plots {input.plots}"
+        "python -m kexue_repro.report --claims {input.claims} --provenance {input.provenance}"
+        " --plots {input.plots}"
         " --table-out {output.table} --markdown-out {output.markdown} > {log} 2>&1"

@@ -203,6 +203,7 @@ rule transformer_claims:
             category="8770 MLM and MAE",
         ),
         claims=f"{TF}/claims.json",
+        provenance=f"{TF}/provenance.json",
         metrics=f"{TF}/metrics.json",
     log:
         "results/logs/transformer/claims.log",
@@ -214,6 +215,7 @@ rule transformer_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        provenance=provenance_options(config, "transformer"),
         cfg=TF_CFG["claims"],
         head=TF_CFG["mlm"]["head"],
         last_ln=TF_SCALE["last_ln"],
@@ -230,6 +232,7 @@ rule transformer_claims:
         " --last-ln-lr {params.last_ln[lr]} --last-ln-warmup {params.last_ln[warmup_steps]}"
         " --identity-tol {params.cfg[identity_tol]} --mc-z {params.cfg[mc_z]}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir} --scale {params.scale}"
+        " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 

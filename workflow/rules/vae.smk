@@ -161,6 +161,7 @@ rule vae_claims:
             category="8791 VAE / IWAE",
         ),
         claims=f"{VAE}/claims.json",
+        provenance=f"{VAE}/provenance.json",
         metrics=f"{VAE}/metrics.json",
     log:
         "results/logs/vae/claims.log",
@@ -172,6 +173,7 @@ rule vae_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        provenance=provenance_options(config, "vae"),
         scale=config["scale"],
         label=schedule_label(
             config["scale"], VAE_SCALE["schedule"], VAE_SCALE.get("passes")
@@ -186,6 +188,7 @@ rule vae_claims:
         " --anchors {input.anchors} --scale {params.scale} --schedule-label {params.label}"
         " --confidence {params.confidence} --exact-threshold {params.exact_threshold}"
         " --anchor-tolerance {params.anchor_tolerance} --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
+        " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 

@@ -40,7 +40,7 @@ from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from kexue_repro.common.atomic import atomic_directory
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import seed_everything
+from kexue_repro.common.runtime import check_finite_loss, seed_everything
 
 LOSS_METRIC = "loss"  # DVCLive writes its history to <live dir>/plots/metrics/loss.tsv (step, loss)
 _TOKENIZE_CHUNK = 1000  # texts tokenized at once: the library's per-text encodings are large
@@ -268,6 +268,7 @@ def pretrain(
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
         optimizer.step()
         schedule.step()
+        check_finite_loss(loss, step + 1, "bert pretrain")
         log.log(step + 1, float(loss.detach()))
         if (step + 1) % checkpoint_every == 0 and step + 1 < config.steps:
             elapsed = seconds + time.perf_counter() - started

@@ -24,7 +24,7 @@ from kexue_repro.clue.evaluate import accuracy, mean_loss, predict_probabilities
 from kexue_repro.clue.model import ModelTransform, load_classifier, scoped_parameters
 from kexue_repro.clue.variants import MaskedOptimizer, VariantConfig, kept_share, make_optimizer, wrap
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import seed_everything
+from kexue_repro.common.runtime import check_finite_loss, seed_everything
 
 # Offsets of the seeds of the separate random streams from the run's seed.
 ORDER, TRANSFORM, MASKS, FISHER_ORDER = 0, 1, 2, 3
@@ -143,13 +143,15 @@ def finetune(
         model.train()
         order = torch.randperm(len(train), generator=order_rng)
         epoch_started = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
+        loss_sum, losses = torch.zeros((), device=device), []
         for batch in batches(train, config.batch_size, order, batch_transform, transform_rng):
             loss = mean_loss(model, batch, device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             loss_sum += loss.detach() * len(batch["labels"])
+            losses.append(loss.detach())
+        check_finite_loss(losses, epoch * len(losses) + 1, f"clue finetune, epoch {epoch + 1}")
         train_loss = loss_sum.item() / len(train)  # .item() also waits for a GPU to finish
         train_seconds = time.perf_counter() - epoch_started
         probs = predict_probabilities(model, dev, config.batch_size, device)

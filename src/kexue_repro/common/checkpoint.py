@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,20 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 def load_checkpoint(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> dict[str, Any] | None:
-    """The saved state, or None when there is no checkpoint yet."""
+    """The saved state, or None when there is no checkpoint yet.
+
+    A file that holds anything but tensors and plain containers (arbitrary pickled objects could run code),
+    or that is truncated or corrupt, raises ValueError naming it: it is never half-used.
+    """
     if not Path(path).is_file():
         return None
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        lines = [
+            line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(err)).splitlines() if line.strip()
+        ]
+        reason = next(
+            (line for line in lines if "Unsupported global" in line), lines[0] if lines else repr(err)
+        )
+        raise ValueError(f"{path}: not a loadable weights-only checkpoint ({reason})") from None

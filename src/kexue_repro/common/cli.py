@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Callable, Sequence
+
+from kexue_repro.common import provenance
 
 # Bad input and failed I/O (DownloadError is an OSError); anything else is a bug and keeps its traceback.
 EXPECTED_ERRORS = (ValueError, KeyError, OSError)
@@ -15,6 +18,26 @@ def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
     claims_step.add_argument("--scale", required=True, choices=("smoke", "clue-cpu", "full"))
     claims_step.add_argument("--claims-out", required=True, help="results/<study>/claims.json")
     claims_step.add_argument("--metrics-out", required=True, help="results/<study>/metrics.json")
+    # Provenance (the Snakemake rules pass kexue_repro.common.provenance.provenance_options): written
+    # after the step succeeds, into its own file, since it changes with the commit and the host.
+    claims_step.add_argument("--provenance-out", help="results/<study>/provenance.json")
+    claims_step.add_argument("--provenance-study", help="the study's name (its params block)")
+    claims_step.add_argument("--provenance-params-sha256", help="sha256 of the study's params block")
+    claims_step.add_argument("--provenance-seeds", default="{}", help="JSON: the block's seeds by key path")
+    claims_step.add_argument("--provenance-device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def _write_provenance(args: argparse.Namespace) -> None:
+    if not (args.provenance_study and args.provenance_params_sha256):
+        raise ValueError("--provenance-out needs --provenance-study and --provenance-params-sha256")
+    try:
+        seeds = json.loads(args.provenance_seeds)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--provenance-seeds: not JSON ({err})") from None
+    record = provenance.collect(
+        args.provenance_study, args.scale, args.provenance_params_sha256, seeds, args.provenance_device
+    )
+    provenance.write_provenance(args.provenance_out, record)
 
 
 def one_line(err: BaseException) -> str:
@@ -24,6 +47,8 @@ def one_line(err: BaseException) -> str:
 def run(command: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
     try:
         command(args)
+        if getattr(args, "provenance_out", None):
+            _write_provenance(args)
     except EXPECTED_ERRORS as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -30,3 +31,25 @@ def choose_device(requested: str = "auto") -> torch.device:
     if requested == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but torch sees no GPU")
     return torch.device(requested)
+
+
+def check_finite_loss(
+    losses: float | torch.Tensor | Sequence[float | torch.Tensor], first_step: int, what: str
+) -> None:
+    """Stop training at the first NaN or infinite loss, naming its step: raise ValueError.
+
+    ``losses`` is the loss of step ``first_step``, or those of the steps first_step, first_step + 1, ...
+    (tensors are read together, once: a loop that checks once per epoch adds one GPU sync per epoch).
+    Call it before saving a checkpoint, so the last checkpoint holds finite weights.
+    """
+    if isinstance(losses, (list, tuple)):
+        values = torch.stack([torch.as_tensor(v).detach().reshape(()) for v in losses])
+    else:
+        values = torch.as_tensor(losses).detach().reshape(-1)
+    values = values.to("cpu", torch.float64)
+    bad = torch.nonzero(~torch.isfinite(values))
+    if len(bad):
+        index = int(bad[0])
+        raise ValueError(
+            f"{what}: training loss is {values[index].item()} at step {first_step + index}; stopped"
+        )

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import seed_everything
+from kexue_repro.common.runtime import check_finite_loss, seed_everything
 from kexue_repro.gan import data
 from kexue_repro.gan.model import METHODS, Critic, Generator, gradient_penalty, wrapped_critic
 
@@ -197,6 +197,8 @@ def train(
             saved_bytes, losses = saved_tensor_bytes(step)
         else:
             losses = step()
+        for name, value in zip(("critic", "generator"), losses):
+            check_finite_loss(value, index + 1, f"gan train {config.method} seed={config.seed}, {name}")
         if index - done >= warmup_steps:
             times.append(time.perf_counter() - started)
         if (index + 1) % checkpoint_every == 0 and index + 1 < config.steps:

@@ -1,4 +1,4 @@
-"""python -m kexue_repro.report --claims ... --plots ... --table-out ... --markdown-out ..."""
+"""python -m kexue_repro.report --claims ... [--provenance ...] --plots ... --table-out ... --markdown-out ..."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from kexue_repro.report.assemble import assemble
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kexue_repro.report", description=__doc__)
     parser.add_argument("--claims", nargs="+", required=True, help="results/<study>/claims.json files")
+    parser.add_argument("--provenance", nargs="*", default=[], help="results/<study>/provenance.json files")
     parser.add_argument("--plots", nargs="*", default=[], help="plots to show under their study")
     parser.add_argument("--table-out", required=True)
     parser.add_argument("--markdown-out", required=True)
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _assemble(args: argparse.Namespace) -> None:
-    table = assemble(args.claims, args.plots, args.table_out, args.markdown_out)
+    table = assemble(args.claims, args.plots, args.table_out, args.markdown_out, args.provenance)
     print(f"{len(table)} claims -> {args.table_out}, {args.markdown_out}")
 
 

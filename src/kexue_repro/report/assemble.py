@@ -11,6 +11,7 @@ import pandas as pd
 
 from kexue_repro.common.atomic import write_csv, write_text
 from kexue_repro.common.claims import VERDICTS, read_claims
+from kexue_repro.common.provenance import read_provenance
 
 COLUMNS = [
     "study", "claim_id", "verdict", "statement", "metric", "ours", "interval_low", "interval_high",
@@ -64,13 +65,44 @@ def markdown_report(table: pd.DataFrame, plots: Sequence[str | os.PathLike], rep
     return "\n".join(lines) + "\n"
 
 
+PROVENANCE_PACKAGES = ("torch", "transformers", "numpy", "pandas")
+
+
+def _git(record: dict) -> str:
+    git = record["git"]
+    if git is None:
+        return "(not a git checkout)"
+    return git["revision"][:12] + (" + local changes" if git["dirty"] else "")
+
+
+def provenance_section(provenance_files: Sequence[str | os.PathLike]) -> list[str]:
+    """One row per study: the commit, parameters, software and device its results came from."""
+    lines = ["", "## Provenance", "",
+             "| study | git revision | params sha256 | scale | device | seeds | "
+             + " | ".join(PROVENANCE_PACKAGES) + " |",
+             "|---" * (6 + len(PROVENANCE_PACKAGES)) + "|"]  # fmt: skip
+    for path in provenance_files:
+        record = read_provenance(path)
+        device = record["device"]
+        seeds = "; ".join(f"{key}={value}" for key, value in record["seeds"].items())
+        cells = [record["study"], _git(record), record["params_sha256"][:12], record["scale"],
+                 f"{device['resolved']} ({device['name']})", seeds,
+                 *(record["packages"].get(name) or "-" for name in PROVENANCE_PACKAGES)]  # fmt: skip
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
 def assemble(
     claim_files: Sequence[str | os.PathLike],
     plots: Sequence[str | os.PathLike],
     table_out: str | os.PathLike,
     markdown_out: str | os.PathLike,
+    provenance_files: Sequence[str | os.PathLike] = (),
 ) -> pd.DataFrame:
     table = claims_table(claim_files)
     write_csv(table_out, table)
-    write_text(markdown_out, markdown_report(table, plots, Path(markdown_out).parent))
+    markdown = markdown_report(table, plots, Path(markdown_out).parent)
+    if provenance_files:
+        markdown += "\n".join(provenance_section(provenance_files)) + "\n"
+    write_text(markdown_out, markdown)
     return table

@@ -19,7 +19,7 @@ import torch
 
 from kexue_repro.common.atomic import write_csv
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import seed_everything
+from kexue_repro.common.runtime import check_finite_loss, seed_everything
 from kexue_repro.vae.data import Dataset
 from kexue_repro.vae.model import VAE
 
@@ -100,7 +100,7 @@ def train(
         started = time.perf_counter()
         binary = torch.bernoulli(images, generator=generator)  # dynamic binarization, fresh each epoch
         order = torch.randperm(len(images), generator=generator, device=device)
-        bound_sum = torch.zeros((), device=device)
+        bound_sum, bounds = torch.zeros((), device=device), []
         for first in range(0, len(images), batch_size):
             x = binary[order[first : first + batch_size]]
             bound = model.objective(x, k, generator)
@@ -108,6 +108,10 @@ def train(
             (-bound).backward()
             optimizer.step()
             bound_sum += bound.detach() * len(x)
+            bounds.append(bound.detach())
+        check_finite_loss(
+            bounds, epoch * len(bounds) + 1, f"vae train k={k} seed={config.seed}, epoch {epoch + 1}"
+        )
         train_bound = bound_sum.item() / len(images)
         curve.append(
             {
