@@ -64,7 +64,7 @@ def variant_options(cfg: dict[str, Any], variant: str) -> str:
     opts = cfg["variant_defaults"] | cfg["variants"][variant]
     return (
         f"--variant {opts['method']} --p {opts['p']} --scope {opts['scope']}"
-        f" --divide-by-p {opts['divide_by_p']} --fisher-batch-size {opts['fisher_batch_size']}"
+        f" --divide-by-p {'yes' if opts['divide_by_p'] else 'no'} --fisher-batch-size {opts['fisher_batch_size']}"
         f" --fisher-max-grad-norm {opts['fisher_max_grad_norm']} --drop-tokens {opts['drop_tokens']}"
         f" --embedding-correction {opts['embedding_correction']}"
     )
