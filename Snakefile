@@ -29,7 +29,7 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert"]
+STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert", "clue"]
 
 
 report: "workflow/report/workflow.rst"
@@ -52,4 +52,5 @@ rule all:
         rules.gan.input,
         rules.transformer.input,
         rules.bert.input,
+        rules.clue.input,
         rules.report.output,

