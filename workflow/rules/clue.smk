@@ -204,6 +204,7 @@ rule clue_claims:
         code="src/kexue_repro/clue/claims.py",
     output:
         claims=f"{CLUE}/claims.json",
+        provenance=f"{CLUE}/provenance.json",
         metrics=f"{CLUE}/metrics.json",
         tables=expand(
             f"{CLUE}/tables/{{name}}.csv",
@@ -229,6 +230,7 @@ rule clue_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        provenance=provenance_options(config, "clue"),
         cfg=CLUE_CFG["claims"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.effects),
@@ -240,7 +242,7 @@ rule clue_claims:
         " --anchor-tolerance {params.cfg[anchor_tolerance]} --ratio-tolerance {params.cfg[ratio_tolerance]}"
         " --share-tolerance {params.cfg[share_tolerance]} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale} --claims-out {output.claims}"
-        " --metrics-out {output.metrics} > {log} 2>&1"
+        " --metrics-out {output.metrics} {params.provenance} --provenance-out {output.provenance} > {log} 2>&1"
 
 
 rule clue:
