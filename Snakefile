@@ -28,7 +28,7 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert"]
+STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert", "can"]
 
 
 report: "workflow/report/workflow.rst"
@@ -40,6 +40,7 @@ include: "workflow/rules/gan.smk"
 include: "workflow/rules/clue.smk"
 include: "workflow/rules/transformer.smk"
 include: "workflow/rules/bert.smk"
+include: "workflow/rules/can.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -51,4 +52,5 @@ rule all:
         rules.gan.input,
         rules.transformer.input,
         rules.bert.input,
+        rules.can.input,
         rules.report.output,

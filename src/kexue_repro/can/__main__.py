@@ -24,7 +24,15 @@ import sys
 from typing import Sequence
 
 from kexue_repro.can import data
-from kexue_repro.can.evaluate import SETTING_FIELDS, Setting, grid_settings, outcome, sweep
+from kexue_repro.can.evaluate import (
+    SETTING_FIELDS,
+    SPLIT_METHOD,
+    Setting,
+    grid_settings,
+    outcome,
+    split_halves,
+    sweep,
+)
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import add_ledger_arguments, run_steps
 
@@ -74,7 +82,9 @@ def _sweep(args: argparse.Namespace) -> None:
         seen.add(key)
         runs.append((*key, data.read_probabilities(path, task, args.row_sum_tolerance)))
     grid = grid_settings(base, args.taus, args.alphas, args.iterations)
-    result = sweep(runs, task.labels, task.prior, base, grid, args.split_seed, args.reference_seed)
+    halves = split_halves(task.labels, args.split_seed)
+    result = sweep(runs, task.labels, task.prior, base, grid, halves, args.reference_seed)
+    result["split"] |= {"method": SPLIT_METHOD, "seed": args.split_seed}
     write_json(args.out, {"task": args.task, "num_classes": task.num_classes, "dev": str(args.dev)} | result)
     for variant, chosen in result["variants"].items():
         gains = [r["gain_tuned"] for r in chosen["runs"]]
@@ -138,7 +148,9 @@ def parser() -> argparse.ArgumentParser:
     apply.add_argument("--variant", required=True)
     apply.add_argument("--seed", type=int, required=True, help="the fine-tuning run's seed")
     apply.add_argument("--probs", required=True, help="dev probabilities [n_dev, C] (.npy)")
-    apply.add_argument("--run-record", required=True, help="the fine-tuning run record (.json) beside --probs")
+    apply.add_argument(
+        "--run-record", required=True, help="the fine-tuning run record (.json) beside --probs"
+    )
     _add_setting(apply, action="append", required=True)
     apply.set_defaults(run=_apply)
 

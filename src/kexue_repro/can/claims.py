@@ -339,6 +339,7 @@ def plot_gains(default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLi
         classes = frame.drop_duplicates("task").set_index("task")["num_classes"]
         ax.set_xticks(np.arange(len(tasks)), [f"{t}\nC={classes[t]}" for t in tasks])
         ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xlim(-0.5, len(tasks) - 0.5)
         ax.set(title=title, ylabel="accuracy gain (points)")
     axes[0][0].legend()
     save_figure(fig, path)

@@ -119,13 +119,13 @@ def sweep(
     prior: np.ndarray,
     base: Setting,
     grid: Sequence[Setting],
-    split_seed: int,
+    halves: tuple[np.ndarray, np.ndarray],
     reference_seed: int,
 ) -> dict:
     """Per variant, the grid setting with the best mean tuning-half accuracy over its seeds (the first in
     grid order among equals), and every run's report-half accuracy before, after that setting and after
-    ``base`` (the untuned defaults)."""
-    tune, report = split_halves(labels, split_seed)
+    ``base`` (the untuned defaults). ``halves`` are the (tune, report) row indices."""
+    tune, report = halves
     variants: dict[str, dict] = {}
     for variant in dict.fromkeys(v for v, _, _ in runs):
         mine = [(seed, probs) for v, seed, probs in runs if v == variant]
@@ -161,7 +161,7 @@ def sweep(
             "runs": rows,
         }
     return {
-        "split": {"method": SPLIT_METHOD, "seed": split_seed, "n_tune": len(tune), "n_report": len(report)},
+        "split": {"n_tune": len(tune), "n_report": len(report)},
         "base": base.as_dict(),
         "variants": variants,
     }
