@@ -21,13 +21,15 @@ CLUE_VARIANTS = ["vanilla", "incre-drop"]
 CLUE_SEEDS = [0, 1, 2]
 
 
-def clue_task_file(task, name):
-    return f"data/processed/clue/{task}/{name}"
+clue_task_file = lambda task, name: f"data/processed/clue/{task}/{name}"
 
 
 rule can_standin_clue_runs:
     output:
-        task=[clue_task_file("sentiment", n) for n in ("train.jsonl", "dev.jsonl", "meta.json")],
+        task=[
+            clue_task_file("sentiment", n)
+            for n in ("train.jsonl", "dev.jsonl", "meta.json")
+        ],
         runs=expand(
             "results/clue/runs/sentiment/{variant}/seed{seed}.{ext}",
             variant=CLUE_VARIANTS,
@@ -63,34 +65,28 @@ CAN_RUNS = expand(
     variant=CLUE_VARIANTS,
     seed=CLUE_SEEDS,
 )
-
-
-def can_setting(name):
-    """A params.yaml setting as the CLI's NAME K TAU ALPHA ITERATIONS MODE CONFUSION REFERENCE."""
-    s = CAN_CFG["settings"][name]
-    fields = ("k", "tau", "alpha", "iterations", "mode", "confusion", "reference")
-    return " ".join([name] + [str(s[f]) for f in fields])
-
-
-def can_task_runs(task):
-    """(variant, seed, probabilities file) of every fine-tuning run of a task."""
-    return [
+# Each params.yaml setting as the CLI's NAME K TAU ALPHA ITERATIONS MODE CONFUSION REFERENCE.
+CAN_FIELDS = ("k", "tau", "alpha", "iterations", "mode", "confusion", "reference")
+CAN_SETTINGS = {
+    name: " ".join([name] + [str(s[f]) for f in CAN_FIELDS])
+    for name, s in CAN_CFG["settings"].items()
+}
+# Per task, (variant, seed, probabilities file) of every fine-tuning run.
+CAN_TASK_RUNS = {
+    task: [
         (variant, seed, f"{CLUE_RUNS_DIR}/{task}/{variant}/seed{seed}.npy")
         for variant in CLUE_VARIANTS
         for seed in CLUE_SEEDS
     ]
-
-
-def can_task_inputs(wildcards):
-    return {
-        name: clue_task_file(wildcards.task, f"{name}.{ext}")
-        for name, ext in (("train", "jsonl"), ("dev", "jsonl"), ("meta", "json"))
-    }
+    for task in CLUE_RUN_TASKS
+}
 
 
 rule can_apply:
     input:
-        unpack(can_task_inputs),
+        train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
+        dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
+        meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
         probs=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.npy",
         run=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.json",
     output:
@@ -99,17 +95,17 @@ rule can_apply:
         "results/logs/can/apply_{task}_{variant}_seed{seed}.log",
     benchmark:
         "results/benchmarks/can/apply_{task}_{variant}_seed{seed}.tsv"
-    conda:
-        "../envs/kexue-repro.yaml"
     # Rule-level: the global `task` constraint of clue.smk lists the CLUE tasks only.
     wildcard_constraints:
         task="|".join(CLUE_RUN_TASKS),
         variant="|".join(CLUE_VARIANTS),
+    conda:
+        "../envs/kexue-repro.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=" ".join(f"--setting {can_setting(name)}" for name in CAN_CFG["settings"]),
+        settings=" ".join(f"--setting {s}" for s in CAN_SETTINGS.values()),
         cfg=CAN_CFG,
     shell:
         "python -m kexue_repro.can apply --task {wildcards.task} --variant {wildcards.variant}"
@@ -123,26 +119,28 @@ rule can_sweep:
     # One job per task: the halves of dev are the task's, and each variant's setting is chosen on the
     # tuning half of all its seeds, then reported per seed on the other half.
     input:
-        unpack(can_task_inputs),
-        probs=lambda wildcards: [p for _, _, p in can_task_runs(wildcards.task)],
+        train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
+        dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
+        meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
+        probs=lambda wildcards: [p for _, _, p in CAN_TASK_RUNS[wildcards.task]],
     output:
         f"{CAN}/sweep/{{task}}.json",
     log:
         "results/logs/can/sweep_{task}.log",
     benchmark:
         "results/benchmarks/can/sweep_{task}.tsv"
-    conda:
-        "../envs/kexue-repro.yaml"
     wildcard_constraints:
         task="|".join(CLUE_RUN_TASKS),
+    conda:
+        "../envs/kexue-repro.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
     params:
         probs=lambda wildcards: " ".join(
-            f"--probs {v} {s} {p}" for v, s, p in can_task_runs(wildcards.task)
+            f"--probs {v} {s} {p}" for v, s, p in CAN_TASK_RUNS[wildcards.task]
         ),
-        setting=can_setting(CAN_CFG["sweep"]["setting"]),
+        setting=CAN_SETTINGS[CAN_CFG["sweep"]["setting"]],
         grid=" ".join(
             f"--{axis} " + " ".join(map(str, CAN_CFG["sweep"][axis]))
             for axis in ("taus", "alphas", "iterations")
