@@ -3,6 +3,8 @@
 # run and setting, a tau x alpha x iterations sweep per task tuned on one half of dev and reported on the
 # other, and the claims.
 
+import re
+
 CAN = "results/can"
 CAN_CFG = config["can"]
 for _step in ("sweep", "claims"):
@@ -97,8 +99,8 @@ rule can_apply:
         "results/benchmarks/can/apply_{task}_{variant}_seed{seed}.tsv"
     # Rule-level: the global `task` constraint of clue.smk lists the CLUE tasks only.
     wildcard_constraints:
-        task="|".join(CLUE_RUN_TASKS),
-        variant="|".join(CLUE_VARIANTS),
+        task="|".join(map(re.escape, CLUE_RUN_TASKS)),
+        variant="|".join(map(re.escape, CLUE_VARIANTS)),
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -130,7 +132,7 @@ rule can_sweep:
     benchmark:
         "results/benchmarks/can/sweep_{task}.tsv"
     wildcard_constraints:
-        task="|".join(CLUE_RUN_TASKS),
+        task="|".join(map(re.escape, CLUE_RUN_TASKS)),
     conda:
         "../envs/kexue-repro.yaml"
     resources:
