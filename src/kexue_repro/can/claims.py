@@ -358,7 +358,7 @@ def plot_subsets(runs: pd.DataFrame, setting: str, path: str | os.PathLike) -> N
     ax.bar(x + 0.2, means["accuracy_unconfident"], 0.4, label="unconfident (u >= tau)")
     ax.set_xticks(x, [f"{task}\n{variant}" for _, task, variant in means.index], fontsize=7)
     ax.set(ylabel="accuracy before CAN (%)", title="post: 63 / 22 (IFLYTEK), 58 / 23 (TNEWS), BERT-base")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
     save_figure(fig, path)
 
 
