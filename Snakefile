@@ -29,7 +29,7 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert", "clue"]
+STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert", "clue", "can"]
 
 
 report: "workflow/report/workflow.rst"
@@ -41,6 +41,7 @@ include: "workflow/rules/gan.smk"
 include: "workflow/rules/clue.smk"
 include: "workflow/rules/transformer.smk"
 include: "workflow/rules/bert.smk"
+include: "workflow/rules/can.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -53,4 +54,5 @@ rule all:
         rules.transformer.input,
         rules.bert.input,
         rules.clue.input,
+        rules.can.input,
         rules.report.output,

@@ -90,3 +90,19 @@ def test_bad_inputs_name_the_problem():
         alternate_normalize(probs, prior, k=5)
     with pytest.raises(ValueError, match="mode 'loop'"):
         alternate_normalize(probs, prior, mode="loop")
+
+
+@pytest.mark.parametrize("m, alpha, iterations", [(15, 5, 5), (119, 3, 5), (119, 5, 5)])
+def test_per_sample_mode_stays_finite_and_equal_to_the_loop_far_out(m, alpha, iterations):
+    """alpha^iterations in the hundreds: the factorised sums overflow unless rows are kept normalised and the
+    rows that still overflow are redone as the loop does (the sweep's grid reaches these settings)."""
+    rng = np.random.default_rng(m)
+    labels = rng.integers(m, size=600)
+    concentration = np.full((600, m), 0.3)
+    concentration[np.arange(600), labels] += 2.0
+    probs = np.stack([rng.dirichlet(c) for c in concentration])
+    prior = rng.dirichlet(np.full(m, 2.0))
+    expected = post_loop(probs.copy(), prior, alpha=alpha, iters=iterations)
+    result = alternate_normalize(probs, prior, alpha=alpha, iterations=iterations).probs
+    assert np.isfinite(expected).all() and np.isfinite(result).all()
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-12)

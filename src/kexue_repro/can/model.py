@@ -127,12 +127,18 @@ def _batch(reference: np.ndarray, rows: np.ndarray, prior: np.ndarray, alpha: fl
 
 
 def _per_sample(reference: np.ndarray, rows: np.ndarray, prior: np.ndarray, alpha: float, iterations: int):
-    return np.concatenate(
-        [
-            _per_sample_block(reference, rows[start : start + BLOCK], prior, alpha, iterations)
-            for start in range(0, len(rows), BLOCK)
-        ]
-    )
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        y = np.concatenate(
+            [
+                _per_sample_block(reference, rows[start : start + BLOCK], prior, alpha, iterations)
+                for start in range(0, len(rows), BLOCK)
+            ]
+        )
+    # Far out (alpha^iterations in the hundreds) the factorised column sums can overflow where the post's
+    # loop, which renormalises every iteration, stays finite: such rows are redone one at a time as it does.
+    for j in np.flatnonzero(~np.isfinite(y).all(axis=1)):
+        y[j] = _batch(reference, rows[j : j + 1], prior, alpha, iterations)[0]
+    return y
 
 
 def _per_sample_block(
@@ -142,7 +148,8 @@ def _per_sample_block(
 
     Invariant before iteration t (0-based): reference row i of row j's matrix is
     base_i * d_j / (base_i . d_j) with base = reference^(alpha^t), except at t = 0 where it is the
-    reference itself (not renormalised). ``d`` may be rescaled per j freely: every use is normalised.
+    reference itself (not renormalised). ``d`` may be rescaled per j freely, and from t = 1 on every row of
+    ``base`` too: every use is normalised. Both are kept at a maximum of 1, which delays underflow.
     """
     n = len(reference) + 1
     base = reference
@@ -161,5 +168,5 @@ def _per_sample_block(
         y = y / y.sum(axis=1, keepdims=True)
         d = d**alpha * scale
         d = d / d.max(axis=1, keepdims=True)
-        base = powered
+        base = powered / powered.max(axis=1, keepdims=True)
     return y

@@ -1,0 +1,166 @@
+# Study 8728: CAN (classification with alternating normalization) on the dev probabilities of every CLUE
+# fine-tuning run of clue.smk (CLUE_RUN_TASKS x CLUE_VARIANTS x CLUE_SEEDS): accuracy before and after per
+# run and setting, a tau x alpha x iterations sweep per task tuned on one half of dev and reported on the
+# other, and the claims.
+
+import re
+
+CAN = "results/can"
+CAN_CFG = config["can"]
+for _step in ("sweep", "claims"):
+    if CAN_CFG[_step]["setting"] not in CAN_CFG["settings"]:
+        sys.exit(
+            f"config: key 'can.{_step}.setting': '{CAN_CFG[_step]['setting']}' is not one of"
+            f" can.settings ({', '.join(CAN_CFG['settings'])})"
+        )
+
+CLUE_RUNS_DIR = "results/clue/runs"
+CAN_RUNS = expand(
+    "{task}/{variant}/seed{seed}",
+    task=CLUE_RUN_TASKS,
+    variant=CLUE_VARIANTS,
+    seed=CLUE_SEEDS,
+)
+# Each params.yaml setting as the CLI's NAME K TAU ALPHA ITERATIONS MODE CONFUSION REFERENCE.
+CAN_FIELDS = ("k", "tau", "alpha", "iterations", "mode", "confusion", "reference")
+CAN_SETTINGS = {
+    name: " ".join([name] + [str(s[f]) for f in CAN_FIELDS])
+    for name, s in CAN_CFG["settings"].items()
+}
+# Per task, (variant, seed, probabilities file) of every fine-tuning run.
+CAN_TASK_RUNS = {
+    task: [
+        (variant, seed, f"{CLUE_RUNS_DIR}/{task}/{variant}/seed{seed}.npy")
+        for variant in CLUE_VARIANTS
+        for seed in CLUE_SEEDS
+    ]
+    for task in CLUE_RUN_TASKS
+}
+
+
+rule can_apply:
+    input:
+        train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
+        dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
+        meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
+        probs=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.npy",
+        run=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.json",
+    output:
+        f"{CAN}/apply/{{task}}/{{variant}}/seed{{seed}}.json",
+    log:
+        "results/logs/can/apply_{task}_{variant}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/can/apply_{task}_{variant}_seed{seed}.tsv"
+    # Rule-level: the global `task` constraint of clue.smk lists the CLUE tasks only.
+    wildcard_constraints:
+        task="|".join(map(re.escape, CLUE_RUN_TASKS)),
+        variant="|".join(map(re.escape, CLUE_VARIANTS)),
+    conda:
+        "../envs/kexue-repro.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        settings=" ".join(f"--setting {s}" for s in CAN_SETTINGS.values()),
+        cfg=CAN_CFG,
+    shell:
+        "python -m kexue_repro.can apply --task {wildcards.task} --variant {wildcards.variant}"
+        " --seed {wildcards.seed} --probs {input.probs} --run-record {input.run} --train {input.train}"
+        " --dev {input.dev} --meta {input.meta} {params.settings}"
+        " --reference-seed {params.cfg[reference_seed]}"
+        " --row-sum-tolerance {params.cfg[row_sum_tolerance]} --out {output} > {log} 2>&1"
+
+
+rule can_sweep:
+    # One job per task: the halves of dev are the task's, and each variant's setting is chosen on the
+    # tuning half of all its seeds, then reported per seed on the other half.
+    input:
+        train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
+        dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
+        meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
+        probs=lambda wildcards: [p for _, _, p in CAN_TASK_RUNS[wildcards.task]],
+    output:
+        f"{CAN}/sweep/{{task}}.json",
+    log:
+        "results/logs/can/sweep_{task}.log",
+    benchmark:
+        "results/benchmarks/can/sweep_{task}.tsv"
+    wildcard_constraints:
+        task="|".join(map(re.escape, CLUE_RUN_TASKS)),
+    conda:
+        "../envs/kexue-repro.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        probs=lambda wildcards: " ".join(
+            f"--probs {v} {s} {p}" for v, s, p in CAN_TASK_RUNS[wildcards.task]
+        ),
+        setting=CAN_SETTINGS[CAN_CFG["sweep"]["setting"]],
+        grid=" ".join(
+            f"--{axis} " + " ".join(map(str, CAN_CFG["sweep"][axis]))
+            for axis in ("taus", "alphas", "iterations")
+        ),
+        cfg=CAN_CFG,
+    shell:
+        "python -m kexue_repro.can sweep --task {wildcards.task} --train {input.train}"
+        " --dev {input.dev} --meta {input.meta} {params.probs} --setting {params.setting}"
+        " {params.grid} --split-seed {params.cfg[sweep][split_seed]}"
+        " --reference-seed {params.cfg[reference_seed]}"
+        " --row-sum-tolerance {params.cfg[row_sum_tolerance]} --out {output} > {log} 2>&1"
+
+
+rule can_claims:
+    input:
+        applied=expand(f"{CAN}/apply/{{run}}.json", run=CAN_RUNS),
+        sweeps=expand(f"{CAN}/sweep/{{task}}.json", task=CLUE_RUN_TASKS),
+        anchors="data/anchors/can.csv",
+    output:
+        tables=multiext(
+            f"{CAN}/tables/", "runs.csv", "gains.csv", "sweep.csv", "tuned_gains.csv"
+        ),
+        gains_plot=report(
+            f"{CAN}/plots/gains.png",
+            caption="../report/can_gains.rst",
+            category="8728 CAN",
+        ),
+        subsets_plot=report(
+            f"{CAN}/plots/subsets.png",
+            caption="../report/can_subsets.rst",
+            category="8728 CAN",
+        ),
+        claims=f"{CAN}/claims.json",
+        provenance=f"{CAN}/provenance.json",
+        metrics=f"{CAN}/metrics.json",
+    log:
+        "results/logs/can/claims.log",
+    benchmark:
+        "results/benchmarks/can/claims.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        provenance=provenance_options(config, "can"),
+        cfg=CAN_CFG["claims"],
+        scale=config["scale"],
+        tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
+        plots_dir=lambda wildcards, output: os.path.dirname(output.gains_plot),
+    shell:
+        "python -m kexue_repro.can claims --applied {input.applied} --sweeps {input.sweeps}"
+        " --anchors {input.anchors} --setting {params.cfg[setting]}"
+        " --baseline-variant {params.cfg[baseline_variant]} --anchor-model '{params.cfg[anchor_model]}'"
+        " --confidence {params.cfg[confidence]} --subset-tolerance {params.cfg[subset_tolerance]}"
+        " --anchor-tolerance {params.cfg[anchor_tolerance]} --tables-dir {params.tables_dir}"
+        " --plots-dir {params.plots_dir} --scale {params.scale}"
+        " --claims-out {output.claims} --metrics-out {output.metrics}"
+        " {params.provenance} --provenance-out {output.provenance} > {log} 2>&1"
+
+
+rule can:
+    """Every output of study 8728 (the DVC stage of the same name runs this target)."""
+    input:
+        rules.can_claims.input.applied,
+        rules.can_claims.input.sweeps,
+        rules.can_claims.output,
