@@ -8,7 +8,7 @@ import torch
 from clue_tiny import records, tokenizer, write_jsonl
 
 from kexue_repro.clue import data
-from kexue_repro.clue.data import Record
+from kexue_repro.clue.records import Record
 
 
 @pytest.fixture(scope="module")

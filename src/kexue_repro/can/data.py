@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kexue_repro.clue.data import check_labels, read_jsonl, read_num_labels
+from kexue_repro.clue.records import check_labels, read_jsonl, read_num_labels
 
 
 @dataclass(frozen=True)

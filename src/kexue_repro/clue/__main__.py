@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kexue_repro.clue import data, hooks
+from kexue_repro.clue import data, hooks, records
 from kexue_repro.clue.model import SCOPES, load_tokenizer
 from kexue_repro.clue.variants import CORRECTIONS, METHODS, OPTIMIZERS, VariantConfig
 from kexue_repro.common.atomic import atomic_path, write_json
@@ -38,13 +38,13 @@ from kexue_repro.common.runtime import choose_device, set_threads
 
 
 def _num_labels(args: argparse.Namespace) -> int:
-    return args.num_labels if args.num_labels is not None else data.read_num_labels(args.meta)
+    return args.num_labels if args.num_labels is not None else records.read_num_labels(args.meta)
 
 
 def _encoded(path: str, tokenizer, maxlen: int, num_labels: int) -> data.Encoded:
-    records = data.read_jsonl(path)
-    data.check_labels(records, num_labels, path)
-    return data.encode(records, tokenizer, maxlen)
+    split = records.read_jsonl(path)
+    records.check_labels(split, num_labels, path)
+    return data.encode(split, tokenizer, maxlen)
 
 
 def write_probabilities(path: str | os.PathLike, probs: np.ndarray) -> None:
@@ -90,8 +90,8 @@ def _finetune(args: argparse.Namespace) -> None:
         beta2=args.beta2 if args.optimizer == "adamw" else None,
         weight_decay=args.weight_decay,
         variant=variant,
-        train_sha256=data.file_sha256(args.train),
-        dev_sha256=data.file_sha256(args.dev),
+        train_sha256=records.file_sha256(args.train),
+        dev_sha256=records.file_sha256(args.dev),
         device_type=device.type,
     )
     record, probs = train.finetune(

