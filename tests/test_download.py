@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -203,6 +204,16 @@ def test_unreachable_source_is_one_line_error(tmp_path):
     url = f"{CLOSED_URL}/good.bin"
     message = _fetch_error(_remote(url), tmp_path, retries=0, timeout=2)
     assert url in message
+
+
+def test_a_host_that_does_not_resolve_is_not_retried(server, tmp_path, caplog):
+    unknown = "http://mirror.invalid/good.bin"  # .invalid never resolves (RFC 6761)
+    with caplog.at_level(logging.INFO, logger="kexue_repro.data.download"):
+        message = _fetch_error(_remote(unknown), tmp_path, mirrors=[f"{server.base}/flaky/5"], retries=2)
+    assert f"{unknown}: ConnectionError" in message and "resolve" in message
+    assert server.hits["/flaky/5/good.bin"] == 3, "a 503 is transient: tried again, twice"
+    retrying = [record.getMessage() for record in caplog.records if "retrying" in record.getMessage()]
+    assert len(retrying) == 2 and not any(line.startswith(unknown) for line in retrying)
 
 
 def test_unknown_hash_is_refused_unless_allowed_then_fetched_again_each_time(server, tmp_path):

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 import requests
+import urllib3
 from tqdm import tqdm
 
 from kexue_repro.common.atomic import atomic_path
@@ -98,7 +99,7 @@ def fetch(
     Sources are tried in order: the official URL, then ``mirrors``, then ``$KEXUE_REPRO_MIRRORS``.
     Each source gets ``retries`` more attempts after a transient failure (connection error,
     timeout, 5xx, truncated body), waiting ``backoff * 2**k`` seconds; any other failure (404, 403,
-    hash mismatch) moves on to the next source at once.
+    hash mismatch, a host name that does not resolve) moves on to the next source at once.
 
     A file without a known sha256 (``remote.sha256 is None``) is refused unless ``allow_unverified``;
     when allowed, it is downloaded again on every call (a present copy has nothing to be checked
@@ -197,9 +198,15 @@ def _download(session: requests.Session, url: str, target: Path, sha256: str | N
                         f"sha256 mismatch: expected {sha256}, got {digest.hexdigest()}", transient=False
                     )
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise _SourceError(f"{type(exc).__name__}: {exc}", transient=True) from exc
+        # As curl's --retry: an unknown host stays unknown (offline, or a wrong mirror), so it is not retried.
+        raise _SourceError(f"{type(exc).__name__}: {exc}", transient=not _unresolved_host(exc)) from exc
     except requests.RequestException as exc:  # a malformed URL, too many redirects, ...
         raise _SourceError(f"{type(exc).__name__}: {exc}", transient=False) from exc
+
+
+def _unresolved_host(exc: requests.RequestException) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NameResolutionError)
 
 
 def _content_length(response: requests.Response) -> int | None:
