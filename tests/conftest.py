@@ -1,5 +1,6 @@
-"""Shared fixtures: the repository, a disposable copy of it, the workflow's command-line tools, and a real
-HTTP server on 127.0.0.1 for the data layer's tests."""
+"""Shared fixtures: the repository, a disposable copy of it, the workflow's command-line tools, one run of
+the whole pipeline at the tiny sizes (pushed to a DVC remote) for the end-to-end tests, and a real HTTP server
+on 127.0.0.1 for the data layer's tests."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
@@ -64,20 +66,50 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-@pytest.fixture
-def git_repo_copy(repo_copy: Path) -> Path:
-    """A copy whose params.yaml carries the tiny test sizes (DVC reads only params.yaml), committed with
-    git as DVC requires."""
-    params = yaml.safe_load((repo_copy / "params.yaml").read_text())
-    tiny = yaml.safe_load((repo_copy / "tests/config/tiny.yaml").read_text())
-    (repo_copy / "params.yaml").write_text(yaml.safe_dump(deep_merge(params, tiny), sort_keys=False))
-    run(["git", "init", "-q", "-b", "main"], cwd=repo_copy)
-    run(["git", "add", "-A"], cwd=repo_copy)
-    run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-q", "-m", "copy"],
-        cwd=repo_copy,
-    )
-    return repo_copy
+def git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=cwd)
+
+
+def make_tiny(repo: Path) -> None:
+    """Write the tiny test sizes into params.yaml (DVC reads only params.yaml)."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    tiny = yaml.safe_load((repo / "tests/config/tiny.yaml").read_text())
+    (repo / "params.yaml").write_text(yaml.safe_dump(deep_merge(params, tiny), sort_keys=False))
+
+
+@dataclass
+class Pipeline:
+    root: Path  # holds origin.git, the default DVC remote (kexue-repro-dvc-storage) and the clones
+    first: Path  # the clone that ran every stage with `dvc repro`, committed dvc.lock and pushed
+    revision: str  # the commit the studies ran at
+    repro_output: str  # what `dvc repro` printed
+
+    def clone(self, name: str) -> Path:
+        git(["clone", "-q", str(self.root / "origin.git"), str(self.root / name)], cwd=self.root)
+        return self.root / name
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory) -> Pipeline:
+    """The whole pipeline at the tiny sizes, once per session: a committed copy of the repository, a bare
+    origin, and a clone that runs `dvc repro` (every stage, through Snakemake), commits dvc.lock, pushes it
+    and `dvc push`es the outputs. The tests using it only read `first`, or clone anew."""
+    root = tmp_path_factory.mktemp("pipeline")
+    work = copy_repository(root / "work")
+    make_tiny(work)
+    git(["init", "-q", "-b", "main"], cwd=work)
+    git(["add", "-A"], cwd=work)
+    git(["commit", "-qm", "tiny"], cwd=work)
+    git(["clone", "-q", "--bare", str(work), str(root / "origin.git")], cwd=root)
+    pipeline = Pipeline(root, root / "first", "", "")
+    first = pipeline.clone("first")
+    pipeline.revision = git(["rev-parse", "HEAD"], cwd=first).stdout.strip()
+    pipeline.repro_output = run([tool("dvc"), "repro"], cwd=first, timeout=1800).stdout
+    git(["add", "dvc.lock"], cwd=first)
+    git(["commit", "-qm", "results"], cwd=first)
+    git(["push", "-q", "origin", "main"], cwd=first)
+    run([tool("dvc"), "push"], cwd=first)
+    return pipeline
 
 
 @contextlib.contextmanager
