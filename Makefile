@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.setup-done
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup reproduce pull test report benchmark
+.PHONY: setup reproduce pull test report benchmark benchmark-studies
 
 setup: $(SETUP_STAMP)
 
@@ -36,3 +36,7 @@ report: setup
 
 benchmark: setup
 	python -m kexue_repro.benchmarks.rule_times
+
+# Each study's wall time from a fresh clone of HEAD, in pipeline order, against its 6-minute budget.
+benchmark-studies: setup
+	python -m kexue_repro.benchmarks.study_wall

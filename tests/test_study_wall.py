@@ -1,0 +1,28 @@
+"""The per-study wall-time benchmark, on the cheapest study, from a fresh clone of HEAD."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from conftest import REPO, run
+
+
+def test_study_wall_times_a_study_from_a_fresh_clone_and_keeps_it_when_asked(tmp_path):
+    clone = tmp_path / "clone"
+    cmd = [sys.executable, "-m", "kexue_repro.benchmarks.study_wall", "--studies", "leaderboard"]
+    out = run([*cmd, "--budget-min", "0.5", "--clone-to", str(clone)], cwd=REPO).stdout
+    line = next(line for line in out.splitlines() if line.startswith("leaderboard "))
+    seconds, ratio = map(
+        float, re.fullmatch(r"leaderboard\s+([\d.]+) s\s+= ([\d.]+) x budget of 30 s", line).groups()
+    )
+    assert abs(ratio - seconds / 30) < 1e-3
+    assert (clone / "results/leaderboard/claims.json").is_file(), "the kept clone holds the study's results"
+    assert "1 studies from a fresh clone of HEAD" in out and "TOTAL" in out
+
+
+def test_an_unknown_study_is_named_in_one_line(tmp_path):
+    cmd = [sys.executable, "-m", "kexue_repro.benchmarks.study_wall", "--studies", "leaderbord"]
+    proc = run([*cmd, "--clone-to", str(tmp_path / "c")], cwd=REPO, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == "error: --studies: no stage named leaderbord in dvc.yaml\n"
