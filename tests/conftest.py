@@ -93,7 +93,8 @@ class Pipeline:
 def tiny_pipeline(tmp_path_factory) -> Pipeline:
     """The whole pipeline at the tiny sizes, once per session: a committed copy of the repository, a bare
     origin, and a clone that runs `dvc repro` (every stage, through Snakemake), commits dvc.lock, pushes it
-    and `dvc push`es the outputs. The tests using it only read `first`, or clone anew."""
+    and `dvc push`es the outputs. Tests read `first` or clone anew; the one that changes `first` (a `dvc exp
+    run`, in test_versioning.py) runs after every test that reads it."""
     root = tmp_path_factory.mktemp("pipeline")
     work = copy_repository(root / "work")
     make_tiny(work)
