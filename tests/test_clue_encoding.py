@@ -8,7 +8,7 @@ import torch
 from clue_tiny import records, tokenizer, write_jsonl
 
 from kexue_repro.clue import data
-from kexue_repro.clue.records import Record
+from kexue_repro.clue.records import Record, check_labels, read_jsonl, read_num_labels
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_reading_jsonl_and_its_errors(tmp_path):
     good = write_jsonl(
         tmp_path / "good.jsonl", [{"text": "好", "label": 1}, {"text": "甲", "text_pair": "乙", "label": 0}]
     )
-    assert data.read_jsonl(good) == [Record("好", None, 1), Record("甲", "乙", 0)]
+    assert read_jsonl(good) == [Record("好", None, 1), Record("甲", "乙", 0)]
     bad_lines = {
         '{"text": "好", "label": 1}\n{"text": "好", "label": "1"}\n': ":2: 'label'",
         '{"text": "好", "label": 1}\n{"text": 3, "label": 1}\n': ":2: 'text'",
@@ -90,16 +90,16 @@ def test_reading_jsonl_and_its_errors(tmp_path):
         path = tmp_path / "bad.jsonl"
         path.write_text(content, encoding="utf-8")
         with pytest.raises(ValueError, match=f"bad.jsonl{expected}"):
-            data.read_jsonl(path)
+            read_jsonl(path)
 
 
 def test_labels_checked_against_num_labels(tmp_path):
     rows = [Record("好", None, 0), Record("差", None, 2)]
     with pytest.raises(ValueError, match="record 2 has label 2 >= num_labels 2"):
-        data.check_labels(rows, 2, "x.jsonl")
+        check_labels(rows, 2, "x.jsonl")
     meta = tmp_path / "meta.json"
     meta.write_text('{"num_classes": 15}')
-    assert data.read_num_labels(meta) == 15
+    assert read_num_labels(meta) == 15
     meta.write_text('{"task": "x"}')
     with pytest.raises(KeyError, match="num_labels"):
-        data.read_num_labels(meta)
+        read_num_labels(meta)

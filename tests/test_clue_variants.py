@@ -12,6 +12,7 @@ from clue_tiny import make_model, records, tokenizer
 from kexue_repro.clue import data
 from kexue_repro.clue.evaluate import mean_loss
 from kexue_repro.clue.model import load_classifier, scoped_parameters
+from kexue_repro.clue.records import Record
 from kexue_repro.clue.variants import (
     MaskedOptimizer,
     VariantConfig,
@@ -38,7 +39,7 @@ class GradientRecorder(torch.optim.Optimizer):
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
     folder = make_model(tmp_path_factory.mktemp("tiny"))
-    encoded = data.encode([data.Record(r["text"], None, r["label"]) for r in records()], tokenizer(), 32)
+    encoded = data.encode([Record(r["text"], None, r["label"]) for r in records()], tokenizer(), 32)
     return folder, encoded
 
 
