@@ -16,7 +16,7 @@ def test_study_wall_times_a_study_from_a_fresh_clone_and_keeps_it_when_asked(tmp
     seconds, ratio = map(
         float, re.fullmatch(r"leaderboard\s+([\d.]+) s\s+= ([\d.]+) x budget of 30 s", line).groups()
     )
-    assert abs(ratio - seconds / 30) < 1e-3
+    assert abs(ratio - seconds / 30) <= 0.05 / 30 + 0.0005 + 1e-9  # both printed rounded (0.1 s, 0.001)
     assert (clone / "results/leaderboard/claims.json").is_file(), "the kept clone holds the study's results"
     assert "1 studies from a fresh clone of HEAD" in out and "TOTAL" in out
 
