@@ -14,6 +14,11 @@ from kexue_repro.common.provenance import provenance_options
 
 min_version("9.0")
 
+# The workflow's own helpers: the code a job runs (code_of) and the settings a step reads (step_settings).
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "lib"))
+from code_deps import code_of
+from step_settings import step_settings
+
 
 configfile: "params.yaml"
 

@@ -1,11 +1,10 @@
 # Study 8791: the VAE as density estimation by importance sampling; VAE (k=1) vs IWAE (k=5, 50).
-
-from kexue_repro.vae.schedule import schedule_label
+# Each job runs one module of kexue_repro.vae with its step's settings (params.yaml vae.<step>).
 
 VAE = "results/vae"
-VAE_CFG = config["vae"]
-VAE_SCALE = VAE_CFG["scales"][config["scale"]]
-VAE_RUNS = expand("k{k}_seed{seed}", k=VAE_CFG["k_train"], seed=VAE_CFG["seeds"])
+VAE_RUNS = config["vae"]["runs"]
+VAE_SCALE = config["vae"]["scales"][config["scale"]]
+VAE_RUN_NAMES = expand("k{k}_seed{seed}", k=VAE_RUNS["k_train"], seed=VAE_RUNS["seeds"])
 
 
 wildcard_constraints:
@@ -14,6 +13,8 @@ wildcard_constraints:
 
 
 rule vae_data:
+    input:
+        code=code_of("kexue_repro.vae.data"),
     output:
         "data/processed/vae/mnist.npz",
     log:
@@ -26,22 +27,17 @@ rule vae_data:
         mem_mb=2000,
         runtime=30,
     params:
-        source=VAE_SCALE["source"],
-        n_test=VAE_SCALE["n_test"],
-        split_seed=VAE_CFG["split_seed"],
-        clip=VAE_CFG["pixel_mean_clip"],
+        settings=step_settings(config, "vae", "data"),
         mirrors=" ".join(f"--mirror {m}" for m in config["data"]["mirrors"]),
     shell:
-        "python -m kexue_repro.vae data --source {params.source} --raw-dir data/raw/mnist"
-        " --n-test {params.n_test} --split-seed {params.split_seed} --pixel-mean-clip {params.clip}"
+        "python -m kexue_repro.vae.data --settings {params.settings:q} --raw-dir data/raw/mnist"
         " {params.mirrors} --out {output} > {log} 2>&1"
 
 
 rule vae_train:
     input:
         data=rules.vae_data.output[0],
-        # Retrain when the model or the loop changes, not only the rule.
-        code=["src/kexue_repro/vae/model.py", "src/kexue_repro/vae/train.py"],
+        code=code_of("kexue_repro.vae.train"),
     output:
         model=f"{VAE}/models/k{{k}}_seed{{seed}}.pt",
         curve=f"{VAE}/curves/k{{k}}_seed{{seed}}.csv",
@@ -57,22 +53,12 @@ rule vae_train:
         runtime=VAE_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
+        settings=step_settings(config, "vae", "train"),
         checkpoint=f"{VAE}/checkpoints/k{{k}}_seed{{seed}}.pt",
-        hidden=VAE_CFG["hidden"],
-        latent=VAE_CFG["latent"],
-        lr=VAE_CFG["lr"],
-        schedule=VAE_SCALE["schedule"],
-        length=(
-            f"--epochs {VAE_SCALE['epochs']}"
-            if VAE_SCALE["schedule"] == "constant"
-            else f"--passes {VAE_SCALE['passes']}"
-        ),
-        batch_size=VAE_SCALE["batch_size"],
         device=config["device"],
     shell:
-        "python -m kexue_repro.vae train --data {input.data} --k {wildcards.k} --seed {wildcards.seed}"
-        " --hidden {params.hidden} --latent {params.latent} --schedule {params.schedule} {params.length}"
-        " --lr {params.lr} --batch-size {params.batch_size} --threads {threads} --device {params.device}"
+        "python -m kexue_repro.vae.train --settings {params.settings:q} --data {input.data}"
+        " --k {wildcards.k} --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --out {output.model} --curve {output.curve} > {log} 2>&1"
 
 
@@ -80,7 +66,7 @@ rule vae_evaluate:
     input:
         data=rules.vae_data.output[0],
         model=rules.vae_train.output.model,
-        code=["src/kexue_repro/vae/model.py", "src/kexue_repro/vae/evaluate.py"],
+        code=code_of("kexue_repro.vae.evaluate"),
     output:
         f"{VAE}/evals/k{{k}}_seed{{seed}}.json",
     log:
@@ -95,20 +81,16 @@ rule vae_evaluate:
         runtime=VAE_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        k_eval=" ".join(map(str, VAE_CFG["k_eval"])),
-        n_eval=VAE_SCALE["n_eval"],
-        chunk=VAE_CFG["eval_chunk"],
-        seed=VAE_CFG["eval_seed"],
-        threshold=VAE_CFG["active_threshold"],
+        settings=step_settings(config, "vae", "evaluate"),
         device=config["device"],
     shell:
-        "python -m kexue_repro.vae evaluate --data {input.data} --model {input.model}"
-        " --k-eval {params.k_eval} --n-eval {params.n_eval} --chunk {params.chunk} --seed {params.seed}"
-        " --active-threshold {params.threshold} --threads {threads} --device {params.device}"
-        " --out {output} > {log} 2>&1"
+        "python -m kexue_repro.vae.evaluate --settings {params.settings:q} --data {input.data}"
+        " --model {input.model} --threads {threads} --device {params.device} --out {output} > {log} 2>&1"
 
 
 rule vae_exact:
+    input:
+        code=code_of("kexue_repro.vae.exact"),
     output:
         f"{VAE}/tables/exact_gap.csv",
     log:
@@ -122,21 +104,19 @@ rule vae_exact:
         mem_mb=2000,
         runtime=10,
     params:
-        k=" ".join(map(str, VAE_CFG["exact"]["k"])),
-        cfg=VAE_CFG["exact"],
+        settings=step_settings(config, "vae", "exact"),
     shell:
-        "python -m kexue_repro.vae exact --k {params.k} --dim-x {params.cfg[dim_x]}"
-        " --dim-z {params.cfg[dim_z]} --n-points {params.cfg[n_points]} --noise-std {params.cfg[noise_std]}"
-        " --proposal-scale {params.cfg[proposal_scale]} --repeats {params.cfg[repeats]}"
-        " --chunk {params.cfg[chunk]} --seed {params.cfg[seed]} --threads {threads} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.vae.exact --settings {params.settings:q} --threads {threads}"
+        " --out {output} > {log} 2>&1"
 
 
 rule vae_claims:
     input:
-        evals=expand(f"{VAE}/evals/{{run}}.json", run=VAE_RUNS),
-        curves=expand(f"{VAE}/curves/{{run}}.csv", run=VAE_RUNS),
+        evals=expand(f"{VAE}/evals/{{run}}.json", run=VAE_RUN_NAMES),
+        curves=expand(f"{VAE}/curves/{{run}}.csv", run=VAE_RUN_NAMES),
         exact=rules.vae_exact.output[0],
         anchors="data/anchors/vae_burda2016_table1.csv",
+        code=code_of("kexue_repro.vae.claims"),
     output:
         tables=multiext(
             f"{VAE}/tables/",
@@ -173,21 +153,15 @@ rule vae_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=step_settings(config, "vae", "claims"),
         provenance=provenance_options(config, "vae"),
         scale=config["scale"],
-        label=schedule_label(
-            config["scale"], VAE_SCALE["schedule"], VAE_SCALE.get("passes")
-        ),
-        confidence=VAE_CFG["confidence"],
-        exact_threshold=VAE_CFG["exact"]["threshold"],
-        anchor_tolerance=VAE_CFG["anchor_tolerance"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.bound_plot),
     shell:
-        "python -m kexue_repro.vae claims --evals {input.evals} --curves {input.curves} --exact {input.exact}"
-        " --anchors {input.anchors} --scale {params.scale} --schedule-label {params.label}"
-        " --confidence {params.confidence} --exact-threshold {params.exact_threshold}"
-        " --anchor-tolerance {params.anchor_tolerance} --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
+        "python -m kexue_repro.vae.claims --settings {params.settings:q} --evals {input.evals}"
+        " --curves {input.curves} --exact {input.exact} --anchors {input.anchors} --scale {params.scale}"
+        " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
         " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
@@ -195,7 +169,7 @@ rule vae_claims:
 rule vae:
     """Every output of study 8791 (the DVC stage of the same name runs this target)."""
     input:
-        expand(rules.vae_train.output, k=VAE_CFG["k_train"], seed=VAE_CFG["seeds"]),
+        expand(rules.vae_train.output, k=VAE_RUNS["k_train"], seed=VAE_RUNS["seeds"]),
         rules.vae_claims.input.evals,
         rules.vae_exact.output,
         rules.vae_claims.output,

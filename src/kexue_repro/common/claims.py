@@ -6,11 +6,15 @@ compared with and where that value comes from, the criterion, and the verdict th
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
 
 import jsonschema
 
@@ -60,6 +64,7 @@ class Claim:
     anchor: float | str | None = None
     anchor_source: str | None = None
     seeds: Sequence[int] = field(default_factory=tuple)
+    code: str | None = None  # the one function that states this claim: "src/<module path>.py:<function>"
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -72,6 +77,41 @@ class Claim:
         row["interval"] = list(self.interval) if self.interval is not None else None
         row["seeds"] = list(self.seeds)
         return row
+
+
+ClaimsOf = TypeVar("ClaimsOf", Claim, list[Claim])
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower())
+
+
+def claim(function: Callable[..., ClaimsOf]) -> Callable[..., ClaimsOf]:
+    """Mark ``function`` as the one home of the claims it returns (a Claim or a list of them).
+
+    Each claim is stamped with the function's place in the source (the report links it), and its id
+    must carry the function's name: ``gain`` states ``a.gain.<task>.<variant>``, ``post_ln_std_0_1_explodes``
+    states ``d.post_ln_std_0.1_explodes.<configuration>``. A claim id another function could produce, or
+    a function named after nothing it states, is a bug: ValueError.
+    """
+    source = Path(function.__code__.co_filename).parts  # __module__ is "__main__" under python -m
+    package = len(source) - 1 - source[::-1].index("kexue_repro")
+    code = f"src/{'/'.join(source[package:])}:{function.__name__}"
+    name = re.compile(rf"(^|_){re.escape(function.__name__)}(_|$)")
+
+    def stamp(one: Claim) -> Claim:
+        if not name.search(_slug(one.claim_id)):
+            raise ValueError(
+                f"claim {one.study}/{one.claim_id} comes from {code}, which is not named after it"
+            )
+        return dataclasses.replace(one, code=code)
+
+    @functools.wraps(function)
+    def stated(*args: Any, **kwargs: Any) -> ClaimsOf:
+        result = function(*args, **kwargs)
+        return stamp(result) if isinstance(result, Claim) else [stamp(c) for c in result]
+
+    return stated
 
 
 def _schema() -> dict[str, Any]:
@@ -90,6 +130,9 @@ def validate_ledger(rows: list[dict[str, Any]], source: str) -> None:
 def write_claims(path: str | os.PathLike, claims: Sequence[Claim]) -> None:
     rows = [c.as_row() for c in claims]
     ids = [r["claim_id"] for r in rows]
+    unstated = [r["claim_id"] for r in rows if r["code"] is None]
+    if unstated:
+        raise ValueError(f"{path}: claim {unstated[0]} comes from no @claim function")
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate claim ids {sorted(i for i in ids if ids.count(i) > 1)}")
     validate_ledger(rows, str(path))

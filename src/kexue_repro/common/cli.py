@@ -8,6 +8,7 @@ import sys
 from typing import Callable, Sequence
 
 from kexue_repro.common import provenance
+from kexue_repro.common.settings import add_settings_argument
 
 # Bad input and failed I/O (DownloadError is an OSError); anything else is a bug and keeps its traceback.
 EXPECTED_ERRORS = (ValueError, KeyError, OSError)
@@ -53,6 +54,15 @@ def run(command: Callable[[argparse.Namespace], object], args: argparse.Namespac
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 1
     return 0
+
+
+def step_parser(module: str, doc: str | None, settings: str | None = None) -> argparse.ArgumentParser:
+    """The parser of one workflow step (``python -m <module>``): paths and switches, and ``--settings``
+    (the params.yaml block named ``settings``) when the step has any."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n")[0])
+    if settings:
+        add_settings_argument(parser, settings)
+    return parser
 
 
 def run_steps(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:

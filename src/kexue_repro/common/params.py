@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 
 def _key_path(err: jsonschema.ValidationError) -> str:
@@ -21,14 +24,35 @@ def _key_path(err: jsonschema.ValidationError) -> str:
     return path or "(top level)"
 
 
+def load_yaml(path: str | os.PathLike) -> Any:
+    """A YAML file; a syntax error is a ValueError naming the file and its line."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        raise ValueError(f"{where}: not valid YAML ({err.problem or err.context})") from None
+
+
+def schema_registry(schema_dir: Path) -> Registry:
+    """Every ``*.schema.yaml`` of the folder, by file name: the top-level schema refers to each study's."""
+    return Registry().with_resources(
+        (path.name, Resource.from_contents(load_yaml(path), default_specification=DRAFT202012))
+        for path in sorted(schema_dir.glob("*.schema.yaml"))
+    )
+
+
 def check_params(config: dict[str, Any], schema_file: str | os.PathLike, source: str = "config") -> None:
     """Raise ValueError with one line naming the offending key if ``config`` breaks the schema.
 
-    Among several errors the one deepest in the tree is reported: it names the key most precisely.
+    ``schema_file`` is the top-level schema; the studies' schemas beside it are found by name. Among
+    several errors the one deepest in the tree is reported: it names the key most precisely.
     """
-    with open(schema_file, encoding="utf-8") as fh:
-        schema = yaml.safe_load(fh)
-    validator = jsonschema.Draft202012Validator(schema)
+    schema_file = Path(schema_file)
+    validator = jsonschema.Draft202012Validator(
+        load_yaml(schema_file), registry=schema_registry(schema_file.parent)
+    )
     errors = sorted(
         validator.iter_errors(config), key=lambda e: (-len(e.absolute_path), str(e.absolute_path))
     )

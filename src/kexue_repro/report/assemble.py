@@ -15,7 +15,7 @@ from kexue_repro.common.provenance import read_provenance
 
 COLUMNS = [
     "study", "claim_id", "verdict", "statement", "metric", "ours", "interval_low", "interval_high",
-    "anchor", "anchor_source", "criterion", "scale", "seeds", "evidence",
+    "anchor", "anchor_source", "criterion", "scale", "seeds", "evidence", "code",
 ]  # fmt: skip
 
 
@@ -44,6 +44,13 @@ def _interval(row: pd.Series) -> str:
     return f"[{row['interval_low']:.4g}, {row['interval_high']:.4g}]"
 
 
+def _code_link(code: str, report_dir: Path) -> str:
+    """``src/<path>.py:<function>`` as a link to the file, relative to the report (the repository root is
+    the working directory of every job)."""
+    path, function = code.split(":")
+    return f"[{Path(path).parent.name}/{Path(path).name}:{function}]({os.path.relpath(path, report_dir)})"
+
+
 def markdown_report(table: pd.DataFrame, plots: Sequence[str | os.PathLike], report_dir: Path) -> str:
     lines = ["# Claims of the eight Scientific Spaces posts, measured", ""]
     counts = Counter(table["verdict"])
@@ -54,7 +61,8 @@ def markdown_report(table: pd.DataFrame, plots: Sequence[str | os.PathLike], rep
         lines.append("|---|---|---|---|---|---|---|---|")
         for _, row in claims.iterrows():
             cells = [
-                f"**{row['claim_id']}**: {row['statement']}", row["verdict"], row["ours"], _interval(row),
+                f"**{row['claim_id']}** ({_code_link(row['code'], report_dir)}): {row['statement']}",
+                row["verdict"], row["ours"], _interval(row),
                 row["anchor"], row["anchor_source"], row["criterion"], row["evidence"],
             ]  # fmt: skip
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")

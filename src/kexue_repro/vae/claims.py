@@ -7,27 +7,45 @@ inconclusive, with the reason in its metric text. Intervals across seeds are t-i
 
 from __future__ import annotations
 
-import json
+import argparse
 import math
 import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
     Claim,
+    claim,
     combine,
     interval_verdict,
+    write_claims,
 )
-from kexue_repro.common.plotting import figure, save_figure
+from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
+from kexue_repro.common.settings import build
 from kexue_repro.common.stats import Interval, describe, t_interval
-from kexue_repro.vae.schedule import SCHEDULE_LABELS
+from kexue_repro.vae import plots
+from kexue_repro.vae.plots import model_name
+from kexue_repro.vae.schedule import SCHEDULE_LABELS, schedule_label
+from kexue_repro.vae.tables import (
+    COMPARISON_FIELDS,
+    active_units_table,
+    bounds_table,
+    paired_difference,
+    read_evals,
+    summary_table,
+)
 
+FLOAT_FORMAT = "%.10g"
 STUDY = "vae"
 POST = "https://kexue.fm/archives/8791"
 BURDA = "Burda et al. 2016 (arXiv:1509.00519)"
@@ -35,24 +53,6 @@ TABLE1_SOURCE = f"{BURDA} Table 1"
 REFERENCE_K_EVAL = 5000
 EXACT_TARGET_K = 5000
 MODEL_KS = (1, 5, 50)
-BOUND_FIELDS = ["k_train", "seed", "k_eval", "n_eval", "mean", "std", "sem", "epochs", "schedule"]
-SUMMARY_FIELDS = ["k_train", "k_eval", "n_seeds", "mean", "ci_low", "ci_high", "min", "max"]
-ACTIVE_FIELDS = ["k_train", "seed", "active_units", "latent", "active_threshold"]
-COMPARISON_FIELDS = ["comparison", "k_eval", "n_seeds", "seeds", "differences", "mean", "ci_low", "ci_high"]
-
-
-def read_evals(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
-    records, seen = [], {}
-    for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            record = json.load(fh)
-        record["path"] = str(path)
-        key = (record["k_train"], record["train_seed"])
-        if key in seen:
-            raise ValueError(f"{path} and {seen[key]} both evaluate k_train={key[0]}, seed={key[1]}")
-        seen[key] = path
-        records.append(record)
-    return records
 
 
 def read_anchors(path: str | os.PathLike) -> dict[int, tuple[float, str]]:
@@ -66,74 +66,23 @@ def read_anchors(path: str | os.PathLike) -> dict[int, tuple[float, str]]:
     return anchors
 
 
-def bounds_table(evals: list[dict[str, Any]]) -> pd.DataFrame:
-    rows = [
-        {"k_train": e["k_train"], "seed": e["train_seed"], "k_eval": int(k), "n_eval": e["n_eval"]}
-        | summary
-        | {"epochs": e["epochs"], "schedule": e["schedule"]}
-        for e in evals
-        for k, summary in e["bounds"].items()
-    ]
-    frame = pd.DataFrame(rows, columns=BOUND_FIELDS)
-    return frame.sort_values(["k_train", "seed", "k_eval"], kind="mergesort").reset_index(drop=True)
-
-
-def summary_table(bounds: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    rows = []
-    for (k_train, k_eval), group in bounds.groupby(["k_train", "k_eval"], sort=True):
-        interval = t_interval(group["mean"], confidence)
-        rows.append(
-            {
-                "k_train": k_train,
-                "k_eval": k_eval,
-                "n_seeds": len(group),
-                "mean": group["mean"].mean(),
-                "ci_low": interval.low if interval else math.nan,
-                "ci_high": interval.high if interval else math.nan,
-                "min": group["mean"].min(),
-                "max": group["mean"].max(),
-            }
-        )
-    return pd.DataFrame(rows, columns=SUMMARY_FIELDS)
-
-
-def active_units_table(evals: list[dict[str, Any]]) -> pd.DataFrame:
-    rows = [
-        {"k_train": e["k_train"], "seed": e["train_seed"]} | {f: e[f] for f in ACTIVE_FIELDS[2:]}
-        for e in evals
-    ]
-    return pd.DataFrame(rows, columns=ACTIVE_FIELDS).sort_values(["k_train", "seed"], kind="mergesort")
-
-
-def paired_difference(
-    bounds: pd.DataFrame, k_a: int, k_b: int, k_eval: int, confidence: float
-) -> tuple[dict[str, Any], Interval | None]:
-    """L_{k_eval} of the model trained with k_a minus that of k_b, per seed both have, and its t-interval."""
-    by_seed = {
-        k: bounds[(bounds["k_train"] == k) & (bounds["k_eval"] == k_eval)].set_index("seed")["mean"]
-        for k in (k_a, k_b)
-    }
-    seeds = sorted(set(by_seed[k_a].index) & set(by_seed[k_b].index))
-    differences = [float(by_seed[k_a][s] - by_seed[k_b][s]) for s in seeds]
-    interval = t_interval(differences, confidence)
-    row = {
-        "comparison": f"k{k_a}-k{k_b}",
-        "k_eval": k_eval,
-        "n_seeds": len(seeds),
-        "seeds": " ".join(str(s) for s in seeds),
-        "differences": " ".join(f"{d:.4f}" for d in differences),
-        "mean": float(np.mean(differences)) if differences else math.nan,
-        "ci_low": interval.low if interval else math.nan,
-        "ci_high": interval.high if interval else math.nan,
-    }
-    return row, interval
-
-
 def _seeds(evals: list[dict[str, Any]]) -> list[int]:
     return sorted({int(e["train_seed"]) for e in evals})
 
 
-def claim_bound_increases(evals: list[dict[str, Any]], confidence: float, scale: str, evidence: str) -> Claim:
+@dataclass(frozen=True)
+class ClaimsConfig:
+    """The ``vae.claims`` settings."""
+
+    confidence: float  # level of every interval
+    exact_threshold: float  # (d): the gap at k=5000 is below this (nats)
+    anchor_tolerance: float  # (e): |ours - Table 1| <= this (nats)
+
+
+@claim
+def bound_rises_with_k_eval(
+    evals: list[dict[str, Any]], confidence: float, scale: str, evidence: str
+) -> Claim:
     """(a) For every model, L_k rises with k_eval: paired per-image differences between neighbouring k."""
     worst: tuple[float, Interval, str] | None = None
     verdicts = []
@@ -175,7 +124,7 @@ def claim_bound_increases(evals: list[dict[str, Any]], confidence: float, scale:
     )
 
 
-def _ordering_claim(
+def _ordering(
     bounds: pd.DataFrame,
     pairs: Sequence[tuple[int, int]],
     k_eval: int,
@@ -224,7 +173,8 @@ def _ordering_claim(
     return claim, rows
 
 
-def claim_exact_gap(
+@claim
+def exact_gap_shrinks_to_zero(
     exact: pd.DataFrame, confidence: float, threshold: float, scale: str, evidence: str
 ) -> Claim:
     """(d) The exact model's gap log p(x) - L_k falls at every step of k and is below ``threshold`` at k=5000."""
@@ -268,7 +218,8 @@ def claim_exact_gap(
     )
 
 
-def claim_exact_elbo_gap(exact: pd.DataFrame, confidence: float, scale: str, evidence: str) -> Claim:
+@claim
+def exact_elbo_gap_equals_kl(exact: pd.DataFrame, confidence: float, scale: str, evidence: str) -> Claim:
     """At k = 1 the gap is KL(q || p(z|x)), closed-form here: a check of the estimator itself."""
     row = exact[exact["k"] == 1]
     ours = interval = None
@@ -296,7 +247,8 @@ def claim_exact_elbo_gap(exact: pd.DataFrame, confidence: float, scale: str, evi
     )
 
 
-def claim_table1(
+@claim
+def table1(
     summary: pd.DataFrame,
     k_train: int,
     anchors: dict[int, tuple[float, str]],
@@ -333,7 +285,7 @@ def claim_table1(
     return Claim(
         study=STUDY,
         claim_id=f"e.table1_k{k_train}",
-        statement=f"Trained on MNIST with the reference protocol, the {_model_name(k_train)} model "
+        statement=f"Trained on MNIST with the reference protocol, the {model_name(k_train)} model "
         f"(1 stochastic layer) reaches test L_{REFERENCE_K_EVAL} within {tolerance:g} nats of "
         "Burda et al.'s Table 1 value.",
         metric=metric,
@@ -349,59 +301,65 @@ def claim_table1(
     )
 
 
-def _model_name(k_train: int) -> str:
-    return "VAE" if k_train == 1 else f"IWAE-{k_train}"
+ORDERING_PAIRS = [(50, 5), (5, 1)]  # (b): L_5000 of IWAE-50 > IWAE-5 > VAE
+ELBO_PAIRS = [(50, 5), (50, 1)]  # (c): L_1 of IWAE-50 below both
 
 
-def build_claims(
-    evals: list[dict[str, Any]],
-    exact: pd.DataFrame,
-    anchors: dict[int, tuple[float, str]],
-    *,
-    confidence: float,
-    exact_threshold: float,
-    anchor_tolerance: float,
-    scale: str,
-    schedule_label: str,
-    evidence: dict[str, str],
-) -> tuple[list[Claim], pd.DataFrame]:
-    """The claims and the table of paired comparisons behind (b) and (c)."""
-    if schedule_label not in SCHEDULE_LABELS:
-        raise ValueError(f"--schedule-label must be one of {SCHEDULE_LABELS}, got {schedule_label!r}")
-    bounds = bounds_table(evals)
-    summary = summary_table(bounds, confidence)
-    seeds = _seeds(evals)
-    # (b) is about L_5000; without it the largest k evaluated is shown, and the verdict is inconclusive.
+def ordering_k_eval(bounds: pd.DataFrame) -> int:
+    """(b) is about L_5000; without it the largest k evaluated is shown (and the verdict is inconclusive)."""
     k_evals = set(bounds["k_eval"])
-    k_ref = REFERENCE_K_EVAL if REFERENCE_K_EVAL in k_evals or not k_evals else max(k_evals)
-    common = {"scale": scale, "evidence": evidence["comparisons"], "seeds": seeds}
-    ordering, ordering_rows = _ordering_claim(
+    return REFERENCE_K_EVAL if REFERENCE_K_EVAL in k_evals or not k_evals else max(k_evals)
+
+
+@claim
+def l5000_iwae50_above_iwae5_above_vae(
+    bounds: pd.DataFrame,
+    anchors: dict[int, tuple[float, str]],
+    confidence: float,
+    scale: str,
+    evidence: str,
+    seeds: list[int],
+) -> Claim:
+    """(b) At L_5000 the IWAE-50 model beats IWAE-5, which beats the VAE; without L_5000 the largest k
+    evaluated is shown, and the verdict is inconclusive."""
+    return _ordering(
         bounds,
-        [(50, 5), (5, 1)],
-        k_ref,
+        ORDERING_PAIRS,
+        ordering_k_eval(bounds),
         True,
         confidence,
-        common
-        | {
+        {
+            "scale": scale,
+            "evidence": evidence,
+            "seeds": seeds,
             "required_k_eval": REFERENCE_K_EVAL,
             "claim_id": "b.l5000_iwae50_above_iwae5_above_vae",
             "statement": f"At test L_{REFERENCE_K_EVAL}, the IWAE-50 model beats IWAE-5, which beats the VAE.",
             "criterion": "both paired differences' intervals above 0 (reproduced); either entirely below 0 "
             "(not reproduced); inconclusive otherwise, with fewer than 2 common seeds or without "
             f"k_eval={REFERENCE_K_EVAL}",
-            "anchor": " > ".join(f"{_model_name(k)} {anchors[k][0]:g}" for k in (50, 5, 1) if k in anchors)
+            "anchor": " > ".join(f"{model_name(k)} {anchors[k][0]:g}" for k in (50, 5, 1) if k in anchors)
             + f" (L_{REFERENCE_K_EVAL}, nats)",
             "anchor_source": TABLE1_SOURCE,
         },
-    )
-    elbo, elbo_rows = _ordering_claim(
+    )[0]
+
+
+@claim
+def iwae50_lowest_elbo(
+    bounds: pd.DataFrame, confidence: float, scale: str, evidence: str, seeds: list[int]
+) -> Claim:
+    """(c) The IWAE-50 model has the lowest test ELBO (L_1) of the three."""
+    return _ordering(
         bounds,
-        [(50, 5), (50, 1)],
+        ELBO_PAIRS,
         1,
         False,
         confidence,
-        common
-        | {
+        {
+            "scale": scale,
+            "evidence": evidence,
+            "seeds": seeds,
             "required_k_eval": 1,
             "claim_id": "c.iwae50_lowest_elbo",
             "statement": "The IWAE-50 model has the lowest test ELBO (L_1) of the three models: IWAE strengthens "
@@ -411,21 +369,51 @@ def build_claims(
             "anchor": "the IWAE-50 model's ELBO is the worst (Su's remark)",
             "anchor_source": POST,
         },
-    )
+    )[0]
+
+
+def build_claims(
+    evals: list[dict[str, Any]],
+    exact: pd.DataFrame,
+    anchors: dict[int, tuple[float, str]],
+    config: ClaimsConfig,
+    *,
+    scale: str,
+    evidence: dict[str, str],
+) -> tuple[list[Claim], pd.DataFrame]:
+    """The claims and the table of paired comparisons behind (b) and (c)."""
+    label = runs_schedule_label(evals, scale)
+    confidence = config.confidence
+    bounds = bounds_table(evals)
+    summary = summary_table(bounds, confidence)
+    seeds = _seeds(evals)
     claims = [
-        claim_bound_increases(evals, confidence, scale, evidence["bounds"]),
-        ordering,
-        elbo,
-        claim_exact_gap(exact, confidence, exact_threshold, scale, evidence["exact"]),
-        claim_exact_elbo_gap(exact, confidence, scale, evidence["exact"]),
+        bound_rises_with_k_eval(evals, confidence, scale, evidence["bounds"]),
+        l5000_iwae50_above_iwae5_above_vae(
+            bounds, anchors, confidence, scale, evidence["comparisons"], seeds
+        ),
+        iwae50_lowest_elbo(bounds, confidence, scale, evidence["comparisons"], seeds),
+        exact_gap_shrinks_to_zero(exact, confidence, config.exact_threshold, scale, evidence["exact"]),
+        exact_elbo_gap_equals_kl(exact, confidence, scale, evidence["exact"]),
         *(
-            claim_table1(
-                summary, k, anchors, anchor_tolerance, scale, schedule_label, evidence["summary"], seeds
-            )
+            table1(summary, k, anchors, config.anchor_tolerance, scale, label, evidence["summary"], seeds)
             for k in MODEL_KS
         ),
     ]
-    return claims, pd.DataFrame(ordering_rows + elbo_rows, columns=COMPARISON_FIELDS)
+    rows = [
+        paired_difference(bounds, k_a, k_b, k_eval, confidence)[0]
+        for pairs, k_eval in ((ORDERING_PAIRS, ordering_k_eval(bounds)), (ELBO_PAIRS, 1))
+        for k_a, k_b in pairs
+    ]
+    return claims, pd.DataFrame(rows, columns=COMPARISON_FIELDS)
+
+
+def runs_schedule_label(evals: list[dict[str, Any]], scale: str) -> str:
+    """How the claims label the runs' schedule (``schedule.schedule_label``); runs that differ are 'short'."""
+    labels = {schedule_label(scale, e["schedule"], e["epochs"]) for e in evals}
+    label = labels.pop() if len(labels) == 1 else ("smoke" if scale != "full" else "short")
+    assert label in SCHEDULE_LABELS
+    return label
 
 
 def headline_metrics(evals: list[dict[str, Any]], exact: pd.DataFrame) -> dict[str, float]:
@@ -445,79 +433,55 @@ def headline_metrics(evals: list[dict[str, Any]], exact: pd.DataFrame) -> dict[s
     return metrics
 
 
-def plot_bounds(bounds: pd.DataFrame, confidence: float, path: str | os.PathLike) -> None:
-    """L_k against k_eval per trained model (mean over seeds with t-interval), and L_k minus the VAE's."""
-    fig, (left, right) = figure(1, 2, figsize=(10, 4))
-    baseline_k = min(bounds["k_train"], default=1)
-    for k_train, group in bounds.groupby("k_train", sort=True):
-        means = group.groupby("k_eval")["mean"]
-        ks = np.array(sorted(group["k_eval"].unique()))
-        intervals = [t_interval(means.get_group(k), confidence) for k in ks]
-        center = np.array([means.get_group(k).mean() for k in ks])
-        err = np.array([[c - i.low, i.high - c] if i else [0, 0] for c, i in zip(center, intervals)]).T
-        label = _model_name(k_train)
-        left.errorbar(ks, center, yerr=err, marker="o", capsize=3, label=label)
-        diffs = [paired_difference(bounds, k_train, baseline_k, int(k), confidence) for k in ks]
-        right.errorbar(
-            ks,
-            [row["mean"] for row, _ in diffs],
-            yerr=np.array([[r["mean"] - i.low, i.high - r["mean"]] if i else [0, 0] for r, i in diffs]).T,
-            marker="o",
-            capsize=3,
-            label=label,
-        )
-    for ax in (left, right):
-        ax.set_xscale("log")
-        ax.set_xlabel("k (importance samples at evaluation)")
-        ax.legend()
-    left.set_ylabel("test L_k (nats)")
-    left.set_title(f"L_k per trained model (mean over seeds, {confidence:.0%} t-interval)")
-    right.axhline(0, color="grey", linewidth=0.8)
-    right.set_ylabel(f"L_k minus the k_train={baseline_k} model's, same seed (nats)")
-    right.set_title("paired differences")
-    save_figure(fig, path)
-
-
-def plot_curves(curve_paths: Sequence[str | os.PathLike], path: str | os.PathLike) -> None:
-    """Training objective per epoch, one colour per k_train, one line per seed."""
-    fig, ax = figure(figsize=(6, 4))
-    curves = [pd.read_csv(p) for p in curve_paths]
-    for k_train in sorted({int(c["k_train"].iloc[0]) for c in curves if len(c)}):
-        label = _model_name(k_train)
-        colour = None
-        for curve in curves:
-            if len(curve) and curve["k_train"].iloc[0] == k_train:
-                line = ax.plot(curve["epoch"], curve["train_bound"], color=colour, linewidth=1, label=label)[
-                    0
-                ]
-                colour, label = line.get_color(), None
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training L_k (nats, dynamic binarization)")
-    ax.set_title("training curves (one line per seed)")
-    if curves:
-        ax.legend()
-    save_figure(fig, path)
-
-
-def plot_exact(exact: pd.DataFrame, confidence: float, path: str | os.PathLike) -> None:
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    fig, ax = figure(figsize=(5, 4))
-    ax.errorbar(
-        exact["k"], exact["gap_mean"], yerr=z * exact["gap_sem"], marker="o", capsize=3, label="measured"
+def write_outputs(
+    evals_paths: Sequence[str], curves: Sequence[str], exact_path: str, anchors_path: str,
+    config: ClaimsConfig, scale: str, tables: Path, plots_dir: Path, claims_out: str, metrics_out: str,
+) -> list[Claim]:  # fmt: skip
+    """Every output of the claims step: tables, plots, claims.json and metrics.json."""
+    evals = read_evals(evals_paths)
+    exact_table = pd.read_csv(exact_path)
+    evidence = {
+        "bounds": str(tables / "bounds.csv"),
+        "summary": str(tables / "bounds_summary.csv"),
+        "comparisons": str(tables / "comparisons.csv"),
+        "exact": str(exact_path),
+    }
+    ledger, comparisons = build_claims(
+        evals, exact_table, read_anchors(anchors_path), config, scale=scale, evidence=evidence
     )
-    if "gap_large_k_closed_form" in exact:
-        ax.plot(
-            exact["k"],
-            exact["gap_large_k_closed_form"],
-            "--",
-            color="grey",
-            label="Var(w) / (2k), closed form",
-        )
-    ax.legend()
-    ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=1e-3)
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel("k")
-    ax.set_ylabel("log p(x) - L_k (nats)")
-    ax.set_title(f"linear-Gaussian model: gap of L_k ({confidence:.0%} interval)")
-    save_figure(fig, path)
+    bounds = bounds_table(evals)
+    write_csv(evidence["bounds"], bounds, float_format=FLOAT_FORMAT)
+    write_csv(evidence["summary"], summary_table(bounds, config.confidence), float_format=FLOAT_FORMAT)
+    write_csv(evidence["comparisons"], comparisons, float_format=FLOAT_FORMAT)
+    write_csv(tables / "active_units.csv", active_units_table(evals), float_format=FLOAT_FORMAT)
+    plots.plot_bounds(bounds, config.confidence, plots_dir / "bound_vs_k.png")
+    plots.plot_curves(curves, plots_dir / "training_curves.png")
+    plots.plot_exact(exact_table, config.confidence, plots_dir / "exact_gap.png")
+    write_claims(claims_out, ledger)
+    write_json(metrics_out, headline_metrics(evals, exact_table))
+    return ledger
+
+
+def _main(args: argparse.Namespace) -> None:
+    ledger = write_outputs(
+        args.evals, args.curves, args.exact, args.anchors, build(ClaimsConfig, args.settings, "vae.claims"),
+        args.scale, Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out,
+    )  # fmt: skip
+    for one in ledger:
+        print(f"{one.claim_id}: {one.verdict} (ours {one.ours}, interval {one.interval})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.vae.claims", __doc__, "vae.claims")
+    parser.add_argument("--evals", nargs="+", required=True, help="evaluation records (.json)")
+    parser.add_argument("--curves", nargs="*", default=[], help="training curve CSVs for the plot")
+    parser.add_argument("--exact", required=True, help="the exact check's gap table (.csv)")
+    parser.add_argument("--anchors", required=True, help="CSV with Burda et al. Table 1 rows")
+    parser.add_argument("--tables-dir", required=True)
+    parser.add_argument("--plots-dir", required=True)
+    add_ledger_arguments(parser)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

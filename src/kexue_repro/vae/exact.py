@@ -9,7 +9,9 @@ same ``importance_bound`` that evaluates the VAE.
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -18,6 +20,10 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from kexue_repro.common.atomic import write_csv
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.runtime import set_threads
+from kexue_repro.common.settings import build
 from kexue_repro.vae.model import importance_bound
 
 EXACT_FIELDS = [
@@ -116,25 +122,43 @@ class ScaledPosterior:
         return 0.5 * dim_z * (self.scale - 1 - math.log(self.scale))
 
 
-def gap_table(
-    k_values: Sequence[int],
-    dim_x: int,
-    dim_z: int,
-    n_points: int,
-    noise_std: float,
-    proposal_scale: float,
-    repeats: int,
-    chunk: int,
-    seed: int,
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ExactConfig:
+    """The ``vae.exact`` settings."""
+
+    k: tuple[int, ...]
+    dim_x: int
+    dim_z: int
+    n_points: int
+    noise_std: float  # s in x|z ~ N(Wz+b, s^2 I)
+    proposal_scale: float  # the proposal's covariance is this times the posterior's
+    repeats: int  # estimates per point for k < k_max (capped)
+    chunk: int
+    seed: int
+
+
+def gap_table(config: ExactConfig) -> pd.DataFrame:
     """Per k: L_k and log p(x) averaged over the points, and the gap with its standard error over points.
 
     Each point's L_k is the mean of min(repeats, k_max / k) independent estimates: small k get more
     repeats (they are cheap), so that the differences between neighbouring k stand above the noise,
     while no k costs more samples than the largest.
     """
+    k_values, n_points, repeats, chunk, seed = (
+        config.k,
+        config.n_points,
+        config.repeats,
+        config.chunk,
+        config.seed,
+    )
+    dim_x, dim_z, noise_std, proposal_scale = (
+        config.dim_x,
+        config.dim_z,
+        config.noise_std,
+        config.proposal_scale,
+    )
     if min(dim_x, dim_z, n_points, repeats, chunk, *k_values) < 1 or noise_std <= 0 or proposal_scale <= 0:
-        raise ValueError("exact: sizes, --repeats, --chunk and --k must be >= 1; scales must be > 0")
+        raise ValueError("vae.exact: sizes, repeats, chunk and k must be >= 1; scales must be > 0")
     model = LinearGaussian.random(dim_x, dim_z, noise_std, _generator(seed, _MODEL_STREAM))
     proposal = ScaledPosterior(model, proposal_scale)
     x = model.sample(n_points, _generator(seed, _POINTS_STREAM))
@@ -166,3 +190,21 @@ def gap_table(
             }
         )
     return pd.DataFrame(rows, columns=EXACT_FIELDS)
+
+
+def _main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    table = gap_table(build(ExactConfig, args.settings, "vae.exact"))
+    write_csv(args.out, table, float_format="%.10g")
+    print(table.to_string(index=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.vae.exact", __doc__, "vae.exact")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", required=True, help="the gap table (.csv)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Training schedules of study 8791, and how the claims label a run (no torch: the workflow imports this)."""
+"""Training schedules of study 8791, and how the claims label a run."""
 
 from __future__ import annotations
 
@@ -24,10 +24,12 @@ def schedule_stages(
 
 # Burda et al.'s reference: i = 0..7, 3^i epochs each, 3280 epochs in all.
 REFERENCE_PASSES = 8
+REFERENCE_EPOCHS = sum(3**i for i in range(REFERENCE_PASSES))
 
 
-def schedule_label(scale: str, schedule: str, passes: int | None) -> str:
-    """'smoke' below full scale; at full scale 'reference' for Burda's 8 passes and 'short' otherwise."""
+def schedule_label(scale: str, schedule: str, epochs: int) -> str:
+    """'smoke' below full scale; at full scale 'reference' for Burda's 8 passes (3280 epochs) and 'short'
+    otherwise."""
     if scale != "full":
         return "smoke"
-    return "reference" if schedule == "burda" and passes == REFERENCE_PASSES else "short"
+    return "reference" if schedule == "burda" and epochs == REFERENCE_EPOCHS else "short"

@@ -6,48 +6,58 @@ a running sum kept on the device): the step-time benchmark holds it to a hand-wr
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 import torch
 
 from kexue_repro.common.atomic import write_csv
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import check_finite_loss, seed_everything
-from kexue_repro.vae.data import Dataset
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
+from kexue_repro.common.settings import build
+from kexue_repro.vae.data import Dataset, load_dataset
 from kexue_repro.vae.model import VAE
+from kexue_repro.vae.schedule import schedule_stages
 
 CURVE_FIELDS = ["k_train", "seed", "epoch", "stage", "lr", "train_bound", "seconds"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines the trained weights; a checkpoint resumes only under an equal config."""
+    """The ``vae.train`` settings and the run (k, seed, data, device): everything that determines the
+    trained weights. A checkpoint resumes only under an equal config."""
 
-    k: int
+    k: int  # importance samples in the objective: 1 is the VAE
     seed: int
     hidden: int
     latent: int
+    lr: float
+    schedule: str  # constant | burda
     batch_size: int
-    schedule: str
-    stages: tuple[tuple[int, float], ...]
     data_sha256: str
     device_type: str
+    epochs: int | None = None  # constant schedule
+    passes: int | None = None  # burda schedule: stages i < passes of 3^i epochs at lr*10^(-i/7)
 
-    def as_dict(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["stages"] = [list(stage) for stage in self.stages]
-        return row
+    def __post_init__(self) -> None:
+        if min(self.k, self.hidden, self.latent, self.batch_size) < 1:
+            raise ValueError("vae.train: k, hidden, latent and batch_size must be >= 1")
 
     @property
-    def epochs(self) -> int:
-        return sum(n for n, _ in self.stages)
+    def stages(self) -> tuple[tuple[int, float], ...]:
+        """(epochs, learning rate) of each stage of the schedule."""
+        return tuple(schedule_stages(self.schedule, self.lr, self.epochs, self.passes))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"stages": [list(stage) for stage in self.stages]}
 
 
 def data_fingerprint(data: Dataset) -> str:
@@ -81,16 +91,10 @@ def train(
     generator = make_generator(config.seed, device)
     model = build_model(data, config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.stages[0][1])
-    curve: list[dict[str, Any]] = []
-    state = load_checkpoint(checkpoint_path)  # on the CPU: generator states must be CPU tensors
-    if state is not None and state["config"] == config.as_dict():
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        curve = state["curve"]
-        print(f"resuming from {checkpoint_path} after epoch {len(curve)}", file=sys.stderr)
-    elif state is not None:
-        print(f"{checkpoint_path} holds another configuration; starting afresh", file=sys.stderr)
+    checkpoint = Resumable(
+        checkpoint_path, config.as_dict(), model=model, optimizer=optimizer, generator=generator
+    )
+    curve: list[dict[str, Any]] = checkpoint.resume(curve=[])["curve"]
     epoch_plan = [(stage, lr) for stage, (n, lr) in enumerate(config.stages) for _ in range(n)]
     images, k, batch_size = data.train_grey.to(device), config.k, config.batch_size
     for epoch in range(len(curve), len(epoch_plan)):
@@ -124,14 +128,7 @@ def train(
                 "seconds": time.perf_counter() - started,
             }
         )
-        state = {
-            "config": config.as_dict(),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "generator": generator.get_state(),
-            "curve": curve,
-        }
-        save_checkpoint(checkpoint_path, state)
+        checkpoint.save(curve=curve)
         print(f"epoch {epoch + 1}/{len(epoch_plan)} lr {lr:.3g} train L_{k} {train_bound:.3f}", flush=True)
     write_csv(curve_path, pd.DataFrame(curve, columns=CURVE_FIELDS), float_format="%.10g")
     return model, curve
@@ -154,6 +151,38 @@ def load_model(path: str | os.PathLike, device: torch.device) -> tuple[VAE, dict
     return model.to(device).eval(), saved["config"]
 
 
-def remove_checkpoint(path: str | os.PathLike) -> None:
-    """Once the model file is written, the checkpoint is spent; a later run with new params starts afresh."""
-    Path(path).unlink(missing_ok=True)
+def _main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    dataset = load_dataset(args.data)
+    config = build(
+        TrainConfig,
+        args.settings,
+        "vae.train",
+        k=args.k,
+        seed=args.seed,
+        data_sha256=data_fingerprint(dataset),
+        device_type=device.type,
+    )
+    model, curve = train(dataset, config, device, args.checkpoint, args.curve)
+    save_model(args.out, model, config, curve)
+    discard_checkpoint(args.checkpoint)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.vae.train", __doc__, "vae.train")
+    parser.add_argument("--data", required=True, help="the processed .npz")
+    parser.add_argument("--k", type=int, required=True, help="importance samples in the objective (1: VAE)")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--checkpoint", required=True, help="resumed from if present; removed once --out is written"
+    )
+    parser.add_argument("--out", required=True, help="the trained model (.pt)")
+    parser.add_argument("--curve", required=True, help="training curve CSV")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
