@@ -14,6 +14,7 @@ from clue_tiny import make_model, make_task
 from kexue_repro.clue import claims
 from kexue_repro.clue.__main__ import main
 from kexue_repro.common.claims import read_claims
+from kexue_repro.data.clue import split_task
 
 ANCHORS = "data/anchors/clue_finetune.csv"
 
@@ -155,8 +156,8 @@ def test_anchor_tables_judged_at_full_scale_only(fabricated):
 
 def test_runs_of_several_models_meet_their_own_anchors():
     anchors = pd.read_csv(ANCHORS)
-    assert claims.split_task("tnews@RoBERTa-wwm-ext", "BERT-base") == ("tnews", "RoBERTa-wwm-ext")
-    assert claims.split_task("tnews", "BERT-base") == ("tnews", "BERT-base")
+    assert split_task("tnews@RoBERTa-wwm-ext", "BERT-base") == ("tnews", "RoBERTa-wwm-ext")
+    assert split_task("tnews", "BERT-base") == ("tnews", "BERT-base")
     assert claims.anchor_task("cluewsc2020@RoBERTa-wwm-ext") == "WSC"
     # Su's TNEWS grad-drop effect: RoBERTa 57.91 - 58.06, BERT 56.97 - 56.8.
     assert (

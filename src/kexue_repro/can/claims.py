@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from kexue_repro.clue.claims import split_task
 from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import (
     INCONCLUSIVE,
@@ -40,6 +39,7 @@ from kexue_repro.common.claims import (
 )
 from kexue_repro.common.plotting import figure, save_figure
 from kexue_repro.common.stats import Interval, claim_interval, describe, t_interval
+from kexue_repro.data.clue import split_task
 
 STUDY = "can"
 POST = "https://kexue.fm/archives/8728"
@@ -283,7 +283,7 @@ def su_claims(
     gains: pd.DataFrame, anchors: pd.DataFrame, args: argparse.Namespace, evidence: str
 ) -> list[Claim]:
     ledger = []
-    # Run tasks of several models are named <task>@<model> (clue.claims.split_task); each meets its model's row.
+    # Run tasks of several models are named <task>@<model> (data.clue.split_task); each meets its model's row.
     run_tasks = [t for t in sorted(gains["task"].unique()) if split_task(t, args.anchor_model)[0] in SU_TASKS]
     for task in run_tasks or SU_TASKS:
         name, model = split_task(task, args.anchor_model)

@@ -35,6 +35,7 @@ from kexue_repro.common.claims import (
 )
 from kexue_repro.common.plotting import figure, save_figure
 from kexue_repro.common.stats import claim_interval, describe, t_interval
+from kexue_repro.data.clue import split_task
 
 STUDY = "clue"
 POSTS = {"8739": "https://kexue.fm/archives/8739", "8764": "https://kexue.fm/archives/8764"}
@@ -106,13 +107,6 @@ def paired_effect(runs: pd.DataFrame, task: str, variant: str, baseline: str) ->
     b = sub[sub["variant"] == baseline].set_index("seed")["accuracy"]
     both = pd.concat({"a": a, "b": b}, axis=1, join="inner").sort_index()
     return both["a"] - both["b"]
-
-
-def split_task(task: str, default_model: str) -> tuple[str, str]:
-    """A run task 'tnews@RoBERTa-wwm-ext' (scales with several models) -> ('tnews', 'RoBERTa-wwm-ext');
-    a plain 'tnews' is a run of ``default_model``."""
-    name, _, model = task.partition("@")
-    return name, model or default_model
 
 
 def anchor_task(task: str) -> str:

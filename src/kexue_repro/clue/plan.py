@@ -18,7 +18,9 @@ def base_tasks(cfg: dict[str, Any], scale: str) -> list[str]:
     return list(cfg["scales"][scale]["tasks"]) or [SENTIMENT]
 
 
-def run_tasks(cfg: dict[str, Any], scale: str) -> list[str]:
+def run_tasks(config: dict[str, Any]) -> list[str]:
+    """The run tasks at the config's scale (the CAN study expands over these too)."""
+    cfg, scale = config["clue"], config["scale"]
     models = cfg["finetune"][scale]["models"]
     unknown = [m for m in models if m not in cfg["models"]]
     if unknown:
@@ -28,12 +30,19 @@ def run_tasks(cfg: dict[str, Any], scale: str) -> list[str]:
     ]
 
 
-def variants(cfg: dict[str, Any], scale: str) -> list[str]:
+def variants(config: dict[str, Any]) -> list[str]:
+    """The fine-tuning variants at the config's scale."""
+    cfg, scale = config["clue"], config["scale"]
     names = list(cfg["finetune"][scale]["variants"])
     unknown = [v for v in names if v not in cfg["variants"]]
     if unknown:
         raise KeyError(f"clue.finetune.{scale}.variants: {unknown[0]!r} is not in clue.variants")
     return names
+
+
+def seeds(config: dict[str, Any]) -> list[int]:
+    """The fine-tuning seeds at the config's scale."""
+    return list(config["clue"]["finetune"][config["scale"]]["seeds"])
 
 
 def task_file(task: str, name: str) -> str:

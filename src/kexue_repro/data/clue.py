@@ -338,3 +338,10 @@ def _warn(message: str) -> None:
 
 def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
+
+
+def split_task(task: str, default_model: str) -> tuple[str, str]:
+    """A run task 'tnews@RoBERTa-wwm-ext' (scales with several models) -> ('tnews', 'RoBERTa-wwm-ext');
+    a plain 'tnews' is a run of ``default_model``."""
+    name, _, model = task.partition("@")
+    return name, model or default_model
