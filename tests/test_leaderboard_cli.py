@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from kexue_repro.common.claims import read_claims
-from kexue_repro.leaderboard.__main__ import main
+from kexue_repro.leaderboard import claims as leaderboard_claims
+from kexue_repro.leaderboard import evaluate as leaderboard_evaluate
+from kexue_repro.leaderboard import plots
 from kexue_repro.leaderboard.data import VERIFIED, load_long_table, wide_tables
 from kexue_repro.leaderboard.evaluate import official_table
 
@@ -29,57 +31,20 @@ OUTPUTS = [
 
 
 def run_chain() -> None:
-    t = OUT / "tables"
-    steps = [
-        [
-            "score",
-            "--table",
-            str(TABLE),
-            "--tolerance",
-            "0.05",
-            "--official-out",
-            f"{t}/official_scores.csv",
-            "--means-out",
-            f"{t}/means.csv",
-        ],
-        [
-            "rank",
-            "--means",
-            f"{t}/means.csv",
-            "--ranks-out",
-            f"{t}/ranks.csv",
-            "--kendall-out",
-            f"{t}/kendall_tau.csv",
-            "--human-out",
-            f"{t}/human_rank.csv",
-        ],
-        ["plot", "--ranks", f"{t}/ranks.csv", "--out", f"{OUT}/plots/rank_changes.png"],
-        [
-            "claims",
-            "--official",
-            f"{t}/official_scores.csv",
-            "--ranks",
-            f"{t}/ranks.csv",
-            "--kendall",
-            f"{t}/kendall_tau.csv",
-            "--human",
-            f"{t}/human_rank.csv",
-            "--tolerance",
-            "0.05",
-            "--rounding-bound",
-            "0.1",
-            "--tau-threshold",
-            "0.8",
-            "--scale",
-            "smoke",
-            "--claims-out",
-            f"{OUT}/claims.json",
-            "--metrics-out",
-            f"{OUT}/metrics.json",
-        ],
+    tables = str(OUT / "tables")
+    evaluate = ["--settings", json.dumps({"official_tolerance": 0.05}), "--table", str(TABLE)]
+    assert leaderboard_evaluate.main([*evaluate, "--tables-dir", tables]) == 0
+    assert plots.main(["--ranks", f"{tables}/ranks.csv", "--out", f"{OUT}/plots/rank_changes.png"]) == 0
+    claims = ["--settings", json.dumps({"rounding_bound": 0.1, "tau_threshold": 0.8}), "--tables-dir", tables]
+    claims += [
+        "--scale",
+        "smoke",
+        "--claims-out",
+        f"{OUT}/claims.json",
+        "--metrics-out",
+        f"{OUT}/metrics.json",
     ]
-    for step in steps:
-        assert main(step) == 0, step
+    assert leaderboard_claims.main(claims) == 0
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +88,9 @@ def test_cli_chain_writes_every_output_deterministically(tmp_path, monkeypatch):
     assert "WARP few-shot" in claims["superglue.official_scores_recompute"]["metric"]
     assert claims["superglue.official_scores_within_rounding"]["verdict"] == "reproduced"
     assert all(row["study"] == "leaderboard" and row["seeds"] == [] for row in claims.values())
+    assert claims["glue.official.means_rank_alike"]["code"] == (
+        "src/kexue_repro/leaderboard/claims.py:means_rank_alike"
+    )
 
     metrics = json.loads((OUT / "metrics.json").read_text())
     leaves = [v for entry in metrics.values() for v in entry.values()]
@@ -150,17 +118,11 @@ def test_a_bad_input_file_gives_one_line_on_stderr_and_exit_1(tmp_path):
         [
             sys.executable,
             "-m",
-            "kexue_repro.leaderboard",
-            "score",
-            "--table",
-            str(bad),
-            "--tolerance",
-            "0.05",
-            "--official-out",
-            str(tmp_path / "o.csv"),
-            "--means-out",
-            str(tmp_path / "m.csv"),
-        ],
+            "kexue_repro.leaderboard.evaluate",
+            "--settings",
+            '{"official_tolerance": 0.05}',
+        ]
+        + ["--table", str(bad), "--tables-dir", str(tmp_path / "tables")],
         capture_output=True,
         text=True,
         check=False,
@@ -168,4 +130,4 @@ def test_a_bad_input_file_gives_one_line_on_stderr_and_exit_1(tmp_path):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert f"{bad}: line 5: field 'task_score_mean_of_metrics'" in result.stderr
-    assert not (tmp_path / "o.csv").exists()
+    assert not (tmp_path / "tables").exists()

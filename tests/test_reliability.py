@@ -77,12 +77,19 @@ def sweep_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     (raw / "dev.json").write_text(record + '{"id": 1, "abst": "b", "keyw\n')
     torch.save({"config": {}, "extra": Unsafe()}, tmp / "g.ckpt.bad")
     py = [sys.executable, "-m"]
-    leaderboard = [*py, "kexue_repro.leaderboard", "score", "--tolerance", "0.05",
-                   "--official-out", str(tmp / "o.csv"), "--means-out", str(tmp / "m.csv"), "--table"]  # fmt: skip
+    leaderboard = [*py, "kexue_repro.leaderboard.evaluate", "--settings", '{"official_tolerance": 0.05}',
+                   "--tables-dir", str(tmp), "--table"]  # fmt: skip
     return {
         "malformed params": (
-            [tool("snakemake"), "--cores", "1", "--dry-run", "--config", "leaderboard={tau_threshold: high}"],
-            "config: key 'leaderboard.tau_threshold': 'high' is not of type 'number'",
+            [
+                tool("snakemake"),
+                "--cores",
+                "1",
+                "--dry-run",
+                "--config",
+                "leaderboard={claims: {tau_threshold: high}}",
+            ],
+            "config: key 'leaderboard.claims.tau_threshold': 'high' is not of type 'number'",
         ),
         "missing data file": ([*leaderboard, str(tmp / "missing.csv")], f"{tmp / 'missing.csv'}"),
         "empty data file": ([*leaderboard, str(tmp / "empty.csv")], f"{tmp / 'empty.csv'}"),
@@ -149,23 +156,17 @@ def test_provenance_options_hash_the_block_and_find_its_seeds():
 
 
 def test_a_claims_step_writes_provenance_and_the_report_shows_it(tmp_path):
-    from kexue_repro.leaderboard.__main__ import main
+    from kexue_repro.leaderboard import claims, evaluate
 
-    official, means = tmp_path / "official.csv", tmp_path / "means.csv"
     table = str(REPO / "data/leaderboards/leaderboards.csv")
-    assert main(["score", "--table", table, "--tolerance", "0.05", "--official-out", str(official),
-                 "--means-out", str(means)]) == 0  # fmt: skip
-    tables = {n: str(tmp_path / f"{n}.csv") for n in ("ranks", "kendall", "human")}
-    assert main(["rank", "--means", str(means), "--ranks-out", tables["ranks"], "--kendall-out",
-                 tables["kendall"], "--human-out", tables["human"]]) == 0  # fmt: skip
+    settings = ["--settings", '{"official_tolerance": 0.05}']
+    assert evaluate.main([*settings, "--table", table, "--tables-dir", str(tmp_path)]) == 0
     options = provenance_options({"scale": "smoke", "device": "cpu", "leaderboard": {"x": 1}}, "leaderboard")
-    argv = ["claims", "--official", str(official), "--tolerance", "0.05", "--rounding-bound", "0.1",
-            "--tau-threshold", "0.8", "--scale", "smoke", "--claims-out", str(tmp_path / "claims.json"),
+    argv = ["--settings", '{"rounding_bound": 0.1, "tau_threshold": 0.8}', "--tables-dir", str(tmp_path),
+            "--scale", "smoke", "--claims-out", str(tmp_path / "claims.json"),
             "--metrics-out", str(tmp_path / "metrics.json"), "--provenance-out", str(tmp_path / "prov.json"),
             *shlex.split(options)]  # fmt: skip
-    for name, path in tables.items():
-        argv += [f"--{name}", path]
-    assert main(argv) == 0
+    assert claims.main(argv) == 0
     record = json.loads((tmp_path / "prov.json").read_text())
     assert record["study"] == "leaderboard" and record["params_sha256"] == params_sha256({"x": 1})
     assert record["device"] == {"requested": "cpu", "resolved": "cpu", "name": record["device"]["name"]}

@@ -3,9 +3,10 @@
 LB = "results/leaderboard"
 
 
-rule leaderboard_score:
+rule leaderboard_evaluate:
     input:
         table=config["leaderboard"]["table"],
+        code=code_of("kexue_repro.leaderboard.evaluate"),
     output:
         official=report(
             f"{LB}/tables/official_scores.csv",
@@ -13,26 +14,6 @@ rule leaderboard_score:
             category="8783 leaderboard",
         ),
         means=f"{LB}/tables/means.csv",
-    log:
-        "results/logs/leaderboard/score.log",
-    benchmark:
-        "results/benchmarks/leaderboard/score.tsv"
-    conda:
-        "../envs/kexue-repro.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        tolerance=config["leaderboard"]["official_tolerance"],
-    shell:
-        "python -m kexue_repro.leaderboard score --table {input.table} --tolerance {params.tolerance}"
-        " --official-out {output.official} --means-out {output.means} > {log} 2>&1"
-
-
-rule leaderboard_rank:
-    input:
-        means=rules.leaderboard_score.output.means,
-    output:
         ranks=f"{LB}/tables/ranks.csv",
         kendall=report(
             f"{LB}/tables/kendall_tau.csv",
@@ -45,22 +26,26 @@ rule leaderboard_rank:
             category="8783 leaderboard",
         ),
     log:
-        "results/logs/leaderboard/rank.log",
+        "results/logs/leaderboard/evaluate.log",
     benchmark:
-        "results/benchmarks/leaderboard/rank.tsv"
+        "results/benchmarks/leaderboard/evaluate.tsv"
     conda:
         "../envs/kexue-repro.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        settings=step_settings(config, "leaderboard", "evaluate"),
+        tables_dir=lambda wildcards, output: os.path.dirname(output.official),
     shell:
-        "python -m kexue_repro.leaderboard rank --means {input.means} --ranks-out {output.ranks}"
-        " --kendall-out {output.kendall} --human-out {output.human} > {log} 2>&1"
+        "python -m kexue_repro.leaderboard.evaluate --settings {params.settings:q} --table {input.table}"
+        " --tables-dir {params.tables_dir} > {log} 2>&1"
 
 
 rule leaderboard_plot:
     input:
-        ranks=rules.leaderboard_rank.output.ranks,
+        ranks=rules.leaderboard_evaluate.output.ranks,
+        code=code_of("kexue_repro.leaderboard.plots"),
     output:
         report(
             f"{LB}/plots/rank_changes.png",
@@ -77,15 +62,13 @@ rule leaderboard_plot:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m kexue_repro.leaderboard plot --ranks {input.ranks} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.leaderboard.plots --ranks {input.ranks} --out {output} > {log} 2>&1"
 
 
 rule leaderboard_claims:
     input:
-        official=rules.leaderboard_score.output.official,
-        ranks=rules.leaderboard_rank.output.ranks,
-        kendall=rules.leaderboard_rank.output.kendall,
-        human=rules.leaderboard_rank.output.human,
+        tables=rules.leaderboard_evaluate.output,
+        code=code_of("kexue_repro.leaderboard.claims"),
     output:
         claims=f"{LB}/claims.json",
         provenance=f"{LB}/provenance.json",
@@ -100,23 +83,19 @@ rule leaderboard_claims:
         mem_mb=1000,
         runtime=5,
     params:
+        settings=step_settings(config, "leaderboard", "claims"),
         provenance=provenance_options(config, "leaderboard"),
-        tolerance=config["leaderboard"]["official_tolerance"],
-        rounding_bound=config["leaderboard"]["rounding_bound"],
-        tau_threshold=config["leaderboard"]["tau_threshold"],
         scale=config["scale"],
+        tables_dir=lambda wildcards, input: os.path.dirname(input.tables[0]),
     shell:
-        "python -m kexue_repro.leaderboard claims --official {input.official} --ranks {input.ranks}"
-        " --kendall {input.kendall} --human {input.human} --tolerance {params.tolerance}"
-        " --rounding-bound {params.rounding_bound} --tau-threshold {params.tau_threshold} --scale {params.scale}"
-        " {params.provenance} --provenance-out {output.provenance}"
+        "python -m kexue_repro.leaderboard.claims --settings {params.settings:q} --tables-dir {params.tables_dir}"
+        " --scale {params.scale} {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 
 rule leaderboard:
     """Every output of study 8783 (the DVC stage of the same name runs this target)."""
     input:
-        rules.leaderboard_score.output,
-        rules.leaderboard_rank.output,
+        rules.leaderboard_evaluate.output,
         rules.leaderboard_plot.output,
         rules.leaderboard_claims.output,

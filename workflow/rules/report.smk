@@ -26,6 +26,7 @@ rule report:
             for p in getattr(rules, study).input
             if p.endswith(".png")
         ],
+        code=code_of("kexue_repro.report"),
     output:
         table=report(
             "results/claims.csv", caption="../report/claims.rst", category="Claims"

@@ -1,14 +1,25 @@
-"""Claims of study 8783 and its headline metrics, with verdicts computed from the tables."""
+"""Claims of study 8783 and its headline metrics, with verdicts computed from the tables.
+
+python -m kexue_repro.leaderboard.claims --settings JSON --tables-dir DIR --scale S
+                                         --claims-out C --metrics-out M [provenance options]
+"""
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import pandas as pd
 
-from kexue_repro.common.claims import Claim, verdict
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.claims import Claim, claim, verdict, write_claims
+from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
+from kexue_repro.common.settings import build
+from kexue_repro.leaderboard import evaluate
 from kexue_repro.leaderboard.data import BENCHMARK_COLUMNS, DIAGNOSTIC_COLUMNS, VERIFIED
 from kexue_repro.leaderboard.evaluate import models_above_humans
 from kexue_repro.leaderboard.model import MEANS, RULES
@@ -23,6 +34,15 @@ OFFICIAL_STATEMENT = {
     "SuperGLUE": "The official SuperGLUE score (mean of the 8 task scores, AX-b/AX-g excluded) recomputed "
     "from the per-task cells matches each verified row's reported overall score",
 }
+
+
+@dataclass(frozen=True)
+class ClaimsConfig:
+    """The ``leaderboard.claims`` settings (the official scores' tolerance is the evaluate step's, read from
+    its table)."""
+
+    rounding_bound: float  # the largest |recomputed - reported| rounding of the printed scores explains
+    tau_threshold: float  # "AM, GM and HM rank models almost identically": the least Kendall tau
 
 
 @dataclass(frozen=True)
@@ -49,9 +69,7 @@ def _claim_id(benchmark: str, *parts: str) -> str:
     return ".".join([benchmark.lower(), *parts])
 
 
-def _official_claim(
-    official: Table, benchmark: str, tolerance: float, scale: str, name: str, why: str
-) -> Claim:
+def _official(official: Table, benchmark: str, tolerance: float, scale: str, name: str, why: str) -> Claim:
     """Every verified row's recomputed official score is within ``tolerance`` of its reported one."""
     rows = _select(official.frame, benchmark=benchmark, quality_class=VERIFIED)
     recomputed = rows[rows["recomputed"].notna()]
@@ -84,7 +102,42 @@ def _official_claim(
     )
 
 
-def _means_agree_claim(kendall: Table, benchmark: str, rule: str, tau_threshold: float, scale: str) -> Claim:
+def official_tolerance(official: Table) -> float:
+    """The tolerance the evaluate step checked the official scores with (a column of its table)."""
+    values = set(official.frame["tolerance"])
+    if len(values) != 1:
+        raise ValueError(f"{official.path}: expected one tolerance, found {sorted(values)}")
+    return float(values.pop())
+
+
+@claim
+def official_scores_recompute(official: Table, benchmark: str, scale: str) -> Claim:
+    return _official(
+        official,
+        benchmark,
+        official_tolerance(official),
+        scale,
+        "official_scores_recompute",
+        "the data's own check",
+    )
+
+
+@claim
+def official_scores_within_rounding(
+    official: Table, benchmark: str, rounding_bound: float, scale: str
+) -> Claim:
+    return _official(
+        official,
+        benchmark,
+        rounding_bound,
+        scale,
+        "official_scores_within_rounding",
+        "the bound that rounding of the printed cells and overall score explains",
+    )
+
+
+@claim
+def means_rank_alike(kendall: Table, benchmark: str, rule: str, tau_threshold: float, scale: str) -> Claim:
     within = _select(kendall.frame, benchmark=benchmark, comparison="within_rule", rule_a=rule)
     least = float(within["tau"].min()) if within["tau"].notna().all() else math.nan
     return Claim(
@@ -122,7 +175,8 @@ def _fallers(ranks: pd.DataFrame, benchmark: str, rule: str) -> tuple[int | None
     return (len(fallers) if above["AM"] else None), detail
 
 
-def _stay_above_claim(ranks: Table, benchmark: str, rule: str, scale: str) -> Claim:
+@claim
+def models_above_humans_stay(ranks: Table, benchmark: str, rule: str, scale: str) -> Claim:
     fallers, detail = _fallers(ranks.frame, benchmark, rule)
     return Claim(
         study=STUDY,
@@ -140,7 +194,8 @@ def _stay_above_claim(ranks: Table, benchmark: str, rule: str, scale: str) -> Cl
     )
 
 
-def _paper_flip_claim(ranks: Table, benchmark: str, scale: str) -> Claim:
+@claim
+def paper_flip_only_under_mixed(ranks: Table, benchmark: str, scale: str) -> Claim:
     mixed, mixed_detail = _fallers(ranks.frame, benchmark, "mixed")
     consistent = [_fallers(ranks.frame, benchmark, rule) for rule in CONSISTENT_RULES]
     holds = None if mixed is None else mixed > 0 and all(not n for n, _ in consistent)
@@ -163,7 +218,8 @@ def _paper_flip_claim(ranks: Table, benchmark: str, scale: str) -> Claim:
     )
 
 
-def _humans_first_claim(human: Table, ranks: Table, scale: str) -> Claim:
+@claim
+def all_columns_am_humans_first(human: Table, ranks: Table, scale: str) -> Claim:
     benchmark = "SuperGLUE"
     cell = _select(human.frame, benchmark=benchmark, rule="all_columns", mean="AM")
     rank = float(cell["human_rank"].iloc[0]) if len(cell) else math.nan
@@ -195,41 +251,20 @@ def _humans_first_claim(human: Table, ranks: Table, scale: str) -> Claim:
 
 
 def build_claims(
-    official: Table,
-    ranks: Table,
-    kendall: Table,
-    human: Table,
-    *,
-    tolerance: float,
-    rounding_bound: float,
-    tau_threshold: float,
-    scale: str,
+    official: Table, ranks: Table, kendall: Table, human: Table, config: ClaimsConfig, scale: str
 ) -> list[Claim]:
     benchmarks = sorted(set(official.frame["benchmark"]))
     claims = []
     for benchmark in benchmarks:
-        claims.append(
-            _official_claim(
-                official, benchmark, tolerance, scale, "official_scores_recompute", "the data's own check"
-            )
-        )
-        claims.append(
-            _official_claim(
-                official,
-                benchmark,
-                rounding_bound,
-                scale,
-                "official_scores_within_rounding",
-                "the bound that rounding of the printed cells and overall score explains",
-            )  # fmt: skip
-        )
+        claims.append(official_scores_recompute(official, benchmark, scale))
+        claims.append(official_scores_within_rounding(official, benchmark, config.rounding_bound, scale))
     for benchmark in benchmarks:
         for rule in CONSISTENT_RULES:
-            claims.append(_means_agree_claim(kendall, benchmark, rule, tau_threshold, scale))
-            claims.append(_stay_above_claim(ranks, benchmark, rule, scale))
-        claims.append(_paper_flip_claim(ranks, benchmark, scale))
+            claims.append(means_rank_alike(kendall, benchmark, rule, config.tau_threshold, scale))
+            claims.append(models_above_humans_stay(ranks, benchmark, rule, scale))
+        claims.append(paper_flip_only_under_mixed(ranks, benchmark, scale))
     if "SuperGLUE" in benchmarks:
-        claims.append(_humans_first_claim(human, ranks, scale))
+        claims.append(all_columns_am_humans_first(human, ranks, scale))
     return claims
 
 
@@ -258,3 +293,38 @@ def headline_metrics(
                     entry[f"{key}_{rule}_{mean.lower()}"] = None if math.isnan(value) else int(value)
         metrics[benchmark] = entry
     return metrics
+
+
+TABLE_FIELDS = {
+    "official": ("official_scores", evaluate.OFFICIAL_FIELDS),
+    "ranks": ("ranks", evaluate.RANKS_FIELDS),
+    "kendall": ("kendall_tau", evaluate.KENDALL_FIELDS),
+    "human": ("human_rank", evaluate.HUMAN_FIELDS),
+}
+
+
+def read_tables(tables_dir: Path) -> dict[str, Table]:
+    return {
+        name: Table(evaluate.read_table(tables_dir / f"{file}.csv", fields), str(tables_dir / f"{file}.csv"))
+        for name, (file, fields) in TABLE_FIELDS.items()
+    }
+
+
+def _main(args: argparse.Namespace) -> None:
+    tables = read_tables(Path(args.tables_dir))
+    ledger = build_claims(
+        **tables, config=build(ClaimsConfig, args.settings, "leaderboard.claims"), scale=args.scale
+    )
+    write_claims(args.claims_out, ledger)
+    write_json(args.metrics_out, headline_metrics(*(t.frame for t in tables.values())))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.leaderboard.claims", __doc__, "leaderboard.claims")
+    parser.add_argument("--tables-dir", required=True, help="the evaluate step's tables")
+    add_ledger_arguments(parser)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

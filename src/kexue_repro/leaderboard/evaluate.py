@@ -1,19 +1,26 @@
-"""Tables and the plot of study 8783: official scores, means per rule, ranks, Kendall tau, human rank."""
+"""The tables of study 8783: official scores, means per rule, ranks, Kendall tau, the human row's rank.
+
+python -m kexue_repro.leaderboard.evaluate --settings JSON --table CSV --tables-dir DIR
+"""
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
+import sys
+from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import Mapping, Sequence
 
-import matplotlib
-import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from kexue_repro.common.plotting import figure, save_figure
-from kexue_repro.leaderboard.data import BENCHMARK_COLUMNS, VERIFIED
+from kexue_repro.common.atomic import write_csv
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
+from kexue_repro.leaderboard.data import BENCHMARK_COLUMNS, VERIFIED, load_long_table, wide_tables
 from kexue_repro.leaderboard.model import (
     MEANS,
     OFFICIAL_TASKS,
@@ -32,6 +39,7 @@ OFFICIAL_FIELDS = [
     "recomputed",
     "diff",
     "abs_diff",
+    "tolerance",
     "within_tolerance",
     "note",
 ]
@@ -130,6 +138,7 @@ def official_table(wides: Mapping[str, pd.DataFrame], tolerance: float) -> pd.Da
                     "recomputed": result.value,
                     "diff": diff,
                     "abs_diff": abs(diff),
+                    "tolerance": tolerance,
                     "within_tolerance": None if math.isnan(diff) else bool(abs(diff) <= tolerance),
                     "note": note,
                 }
@@ -259,50 +268,45 @@ def models_above_humans(
     return {m: set(values.index[values[m] > human_values[m]]) for m in MEANS}, len(values)
 
 
-COMBINATIONS = [(rule, mean) for rule in RULES for mean in MEANS]
+# Enough digits that rows differing in the 2nd decimal of a task never tie after a CSV round trip.
+FLOAT_FORMAT = "%.10g"
+TABLES = ("official_scores", "means", "ranks", "kendall_tau", "human_rank")
 
 
-def plot_rank_changes(ranks: pd.DataFrame, path: str | os.PathLike) -> None:
-    """One panel per benchmark: each ranked row's rank (y) under each (rule, mean) (x); humans bold black."""
-    benchmarks = sorted(ranks["benchmark"].unique())
-    fig, axes = figure(len(benchmarks), 1, figsize=(11, 4.8 * len(benchmarks)), squeeze=False)
-    palette = matplotlib.colormaps["tab20"]
-    x = np.arange(len(COMBINATIONS))
-    for ax, benchmark in zip(axes[:, 0], benchmarks):
-        part = ranks[ranks["benchmark"] == benchmark]
-        table = part.pivot(index="row", columns=["rule", "mean"], values="rank")
-        table = table.reindex(columns=pd.MultiIndex.from_tuples(COMBINATIONS))
-        # Legend order follows the rows' average rank, so it reads like the leaderboard.
-        table = table.loc[table.mean(axis=1).sort_values(kind="mergesort").index]
-        humans = set(part.loc[part["is_human"], "row"])
-        for i, (label, row_ranks) in enumerate(table.iterrows()):
-            if label in humans:
-                ax.plot(
-                    x,
-                    row_ranks.to_numpy(),
-                    color="black",
-                    linewidth=3,
-                    marker="o",
-                    zorder=3,
-                    label=f"{label} (human baseline)",
-                )
-            else:
-                ax.plot(
-                    x,
-                    row_ranks.to_numpy(),
-                    color=palette(i % palette.N),
-                    linewidth=1.3,
-                    marker="o",
-                    markersize=4,
-                    linestyle="-" if i < palette.N else "--",
-                    label=label,
-                )
-        for boundary in (2.5, 5.5):
-            ax.axvline(boundary, color="grey", linewidth=0.8, alpha=0.6)
-        ax.set_xticks(x, [f"{rule}\n{mean}" for rule, mean in COMBINATIONS])
-        ax.set_yticks(range(1, int(np.nanmax(table.to_numpy())) + 1))
-        ax.invert_yaxis()
-        ax.set_ylabel("rank (1 = best)")
-        ax.set_title(f"{benchmark}: rank of each verified row under each (task-set rule, mean)")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
-    save_figure(fig, path)
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """The ``leaderboard.evaluate`` settings."""
+
+    official_tolerance: float  # a verified row's recomputed official score is within this of its reported one
+
+
+def write_tables(table: str | os.PathLike, config: EvaluateConfig, tables_dir: Path) -> None:
+    wides = wide_tables(load_long_table(table))
+    means = means_table(wides)
+    ranks = rank_table(means)
+    frames = {
+        "official_scores": official_table(wides, config.official_tolerance),
+        "means": means,
+        "ranks": ranks,
+        "kendall_tau": kendall_table(ranks),
+        "human_rank": human_rank_table(ranks),
+    }
+    for name in TABLES:
+        write_csv(tables_dir / f"{name}.csv", frames[name], float_format=FLOAT_FORMAT)
+
+
+def _main(args: argparse.Namespace) -> None:
+    write_tables(
+        args.table, build(EvaluateConfig, args.settings, "leaderboard.evaluate"), Path(args.tables_dir)
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.leaderboard.evaluate", __doc__, "leaderboard.evaluate")
+    parser.add_argument("--table", required=True, help="the long leaderboard CSV")
+    parser.add_argument("--tables-dir", required=True, help=f"gets {', '.join(f'{t}.csv' for t in TABLES)}")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
