@@ -5,6 +5,7 @@ LB = "results/leaderboard"
 
 rule leaderboard_evaluate:
     input:
+        settings=step_settings(config, "leaderboard", "evaluate"),
         table=config["leaderboard"]["table"],
         code=code_of("kexue_repro.leaderboard.evaluate"),
     output:
@@ -35,10 +36,9 @@ rule leaderboard_evaluate:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=step_settings(config, "leaderboard", "evaluate"),
         tables_dir=lambda wildcards, output: os.path.dirname(output.official),
     shell:
-        "python -m kexue_repro.leaderboard.evaluate --settings {params.settings:q} --table {input.table}"
+        "python -m kexue_repro.leaderboard.evaluate --settings {input.settings} --table {input.table}"
         " --tables-dir {params.tables_dir} > {log} 2>&1"
 
 
@@ -67,6 +67,7 @@ rule leaderboard_plot:
 
 rule leaderboard_claims:
     input:
+        settings=step_settings(config, "leaderboard", "claims"),
         tables=rules.leaderboard_evaluate.output,
         code=code_of("kexue_repro.leaderboard.claims"),
     output:
@@ -83,12 +84,11 @@ rule leaderboard_claims:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=step_settings(config, "leaderboard", "claims"),
         provenance=provenance_options(config, "leaderboard"),
         scale=config["scale"],
         tables_dir=lambda wildcards, input: os.path.dirname(input.tables[0]),
     shell:
-        "python -m kexue_repro.leaderboard.claims --settings {params.settings:q} --tables-dir {params.tables_dir}"
+        "python -m kexue_repro.leaderboard.claims --settings {input.settings} --tables-dir {params.tables_dir}"
         " --scale {params.scale} {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 

@@ -14,6 +14,7 @@ wildcard_constraints:
 
 rule vae_data:
     input:
+        settings=step_settings(config, "vae", "data"),
         code=code_of("kexue_repro.vae.data"),
     output:
         "data/processed/vae/mnist.npz",
@@ -27,15 +28,15 @@ rule vae_data:
         mem_mb=2000,
         runtime=30,
     params:
-        settings=step_settings(config, "vae", "data"),
         mirrors=" ".join(f"--mirror {m}" for m in config["data"]["mirrors"]),
     shell:
-        "python -m kexue_repro.vae.data --settings {params.settings:q} --raw-dir data/raw/mnist"
+        "python -m kexue_repro.vae.data --settings {input.settings} --raw-dir data/raw/mnist"
         " {params.mirrors} --out {output} > {log} 2>&1"
 
 
 rule vae_train:
     input:
+        settings=step_settings(config, "vae", "train"),
         data=rules.vae_data.output[0],
         code=code_of("kexue_repro.vae.train"),
     output:
@@ -53,17 +54,17 @@ rule vae_train:
         runtime=VAE_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        settings=step_settings(config, "vae", "train"),
         checkpoint=f"{VAE}/checkpoints/k{{k}}_seed{{seed}}.pt",
         device=config["device"],
     shell:
-        "python -m kexue_repro.vae.train --settings {params.settings:q} --data {input.data}"
+        "python -m kexue_repro.vae.train --settings {input.settings} --data {input.data}"
         " --k {wildcards.k} --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --out {output.model} --curve {output.curve} > {log} 2>&1"
 
 
 rule vae_evaluate:
     input:
+        settings=step_settings(config, "vae", "evaluate"),
         data=rules.vae_data.output[0],
         model=rules.vae_train.output.model,
         code=code_of("kexue_repro.vae.evaluate"),
@@ -81,15 +82,15 @@ rule vae_evaluate:
         runtime=VAE_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        settings=step_settings(config, "vae", "evaluate"),
         device=config["device"],
     shell:
-        "python -m kexue_repro.vae.evaluate --settings {params.settings:q} --data {input.data}"
+        "python -m kexue_repro.vae.evaluate --settings {input.settings} --data {input.data}"
         " --model {input.model} --threads {threads} --device {params.device} --out {output} > {log} 2>&1"
 
 
 rule vae_exact:
     input:
+        settings=step_settings(config, "vae", "exact"),
         code=code_of("kexue_repro.vae.exact"),
     output:
         f"{VAE}/tables/exact_gap.csv",
@@ -103,15 +104,14 @@ rule vae_exact:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        settings=step_settings(config, "vae", "exact"),
     shell:
-        "python -m kexue_repro.vae.exact --settings {params.settings:q} --threads {threads}"
+        "python -m kexue_repro.vae.exact --settings {input.settings} --threads {threads}"
         " --out {output} > {log} 2>&1"
 
 
 rule vae_claims:
     input:
+        settings=step_settings(config, "vae", "claims"),
         evals=expand(f"{VAE}/evals/{{run}}.json", run=VAE_RUN_NAMES),
         curves=expand(f"{VAE}/curves/{{run}}.csv", run=VAE_RUN_NAMES),
         exact=rules.vae_exact.output[0],
@@ -153,13 +153,12 @@ rule vae_claims:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=step_settings(config, "vae", "claims"),
         provenance=provenance_options(config, "vae"),
         scale=config["scale"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.bound_plot),
     shell:
-        "python -m kexue_repro.vae.claims --settings {params.settings:q} --evals {input.evals}"
+        "python -m kexue_repro.vae.claims --settings {input.settings} --evals {input.evals}"
         " --curves {input.curves} --exact {input.exact} --anchors {input.anchors} --scale {params.scale}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
         " {params.provenance} --provenance-out {output.provenance}"

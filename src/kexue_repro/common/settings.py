@@ -12,19 +12,27 @@ import dataclasses
 import json
 import types
 import typing
+from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
 T = TypeVar("T")
 
 
 def parse_settings(text: str) -> dict[str, Any]:
-    """``--settings``: a JSON object."""
+    """``--settings``: a JSON object, inline or in a file (the workflow passes results/settings/...json)."""
+    where = "inline JSON"
+    if not text.lstrip().startswith("{"):
+        where = text
+        try:
+            text = Path(text).read_text(encoding="utf-8")
+        except OSError as err:
+            raise argparse.ArgumentTypeError(f"{where}: {err.strerror}") from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"not JSON ({err})") from None
+        raise argparse.ArgumentTypeError(f"{where}: not JSON ({err})") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("not a JSON object")
+        raise argparse.ArgumentTypeError(f"{where}: not a JSON object")
     return value
 
 
@@ -33,7 +41,8 @@ def add_settings_argument(parser: argparse.ArgumentParser, block: str) -> None:
         "--settings",
         type=parse_settings,
         required=True,
-        help=f"JSON object: the {block} block of params.yaml (the workflow passes it)",
+        metavar="FILE|JSON",
+        help=f"the {block} block of params.yaml: a JSON file (what the workflow passes) or inline JSON",
     )
 
 
