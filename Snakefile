@@ -9,7 +9,7 @@ import sys
 
 from snakemake.utils import min_version
 
-from kexue_repro.common.params import check_params
+from kexue_repro.common.params import check_params, load_yaml
 from kexue_repro.common.provenance import provenance_options
 
 min_version("9.0")
@@ -18,6 +18,12 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "lib"))
 from code_deps import code_of
 from step_settings import step_settings
+
+# A YAML syntax error is named with its line before Snakemake's own, vaguer, message.
+try:
+    load_yaml("params.yaml")
+except ValueError as err:
+    sys.exit(str(err))
 
 
 configfile: "params.yaml"

@@ -20,6 +20,8 @@ from typing import Iterator
 import pytest
 import yaml
 
+from step_settings import deep_merge
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # Nothing listens on port 1 of the loopback interface: a connection there is refused at once, offline.
@@ -56,14 +58,6 @@ def copy_repository(dest: Path) -> Path:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     return copy_repository(tmp_path / "repo")
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    """``override`` merged into ``base`` key by key, as Snakemake merges a --configfile into the config."""
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = deep_merge(base[key], value) if isinstance(value, dict) and key in base else value
-    return merged
 
 
 def git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -10,8 +10,8 @@ from conftest import REPO, run, tool
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "src", "tests"],
-        ["ruff", "format", "--check", "src", "tests"],
+        ["ruff", "check", "src", "tests", "workflow"],
+        ["ruff", "format", "--check", "src", "tests", "workflow"],
         ["snakefmt", "--check", "Snakefile", "workflow/"],
     ],
     ids=["ruff-check", "ruff-format", "snakefmt"],

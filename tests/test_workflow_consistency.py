@@ -1,17 +1,22 @@
 """One source of truth: the Snakemake target rule of each study names its outputs; dvc.yaml must agree.
 
-Also the house rules a reviewer would check by eye: lint-clean, snakefmt-clean, every rule with a log,
-a benchmark, resources and a software environment.
+Also: every job takes the code it runs among its inputs (derived from the imports), and every DVC stage
+depends on exactly the code of its rules; and the house rules a reviewer would check by eye: lint-clean,
+snakefmt-clean, every rule with a log, a benchmark, resources and a software environment.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import yaml
 from snakemake.api import SnakemakeApi
 from snakemake.settings.types import OutputSettings, ResourceSettings
 
+from code_deps import code_of
 from conftest import REPO, run, tool
+from dvc_stages import expected_deps, out_of_date, stage_command
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +85,69 @@ def test_every_dvc_stage_depends_on_its_inputs(stages):
             assert (REPO / dep).exists() or dep in produced, (
                 f"stage {name}: dep {dep} is neither a file nor an out"
             )
+
+
+def runs(rule) -> str | None:
+    """The module a rule's job runs (``python -m <module>``), if it runs project code."""
+    found = re.search(r"python -m (kexue_repro[\w.]*)", rule.shellcmd or "")
+    return found.group(1) if found else None
+
+
+def test_every_job_takes_the_code_it_runs_among_its_inputs(workflow):
+    """A rule's inputs include every file of its module's import closure, so editing any of them reruns it."""
+    checked = 0
+    for rule in workflow.rules:
+        module = runs(rule)
+        if module is None:
+            continue
+        inputs = {str(f) for f in rule.input if not callable(f)}
+        missing = sorted(set(code_of(module)) - inputs)
+        assert not missing, f"rule {rule.name} runs {module} but does not take {missing} as inputs"
+        checked += 1
+    assert checked >= 20, "fewer rules run project code than expected: is the shell command parsed right?"
+
+
+def test_every_rule_that_runs_code_runs_a_step_module_with_settings_from_a_file(workflow):
+    """Settings reach a job as a settings file (workflow/lib/step_settings.py), not as options in the rule."""
+    for rule in workflow.rules:
+        if runs(rule) and "--settings" in (rule.shellcmd or ""):
+            assert "--settings {input.settings}" in rule.shellcmd, rule.name
+            assert str(rule.input.settings).startswith("results/settings/") or callable(rule.input.settings)
+
+
+def test_dvc_stages_run_the_guard_and_depend_on_exactly_their_code(stages):
+    """dvc.yaml's derived parts are current: `python workflow/lib/dvc_stages.py --write` would change nothing."""
+    assert out_of_date(stages) == []
+    for name, stage in stages.items():
+        assert stage["cmd"] == stage_command(name)
+        code = [d for d in stage["deps"] if d.startswith("src/")]
+        assert code == [d for d in expected_deps(name, stage["deps"]) if d.startswith("src/")]
+        assert all(not d.endswith("/") and (REPO / d).is_file() for d in code), f"stage {name}: {code}"
+
+
+def test_a_stage_depends_on_the_code_of_every_rule_of_its_study(workflow, stages):
+    for rule in workflow.rules:
+        module = runs(rule)
+        study = re.search(r"workflow/rules/(\w+)\.smk$", rule.snakefile)
+        if module is None or study is None or study.group(1) not in stages:
+            continue
+        missing = set(code_of(module)) - set(stages[study.group(1)]["deps"])
+        assert not missing, f"stage {study.group(1)} misses the code of rule {rule.name}: {sorted(missing)}"
+
+
+def test_every_out_persists(stages):
+    """DVC deletes nothing before a stage runs; workflow/lib/lock_guard.py decides what is stale instead."""
+    for name, stage in stages.items():
+        for kind in ("outs", "metrics", "plots"):
+            for entry in stage.get(kind, []):
+                assert isinstance(entry, dict) and next(iter(entry.values())).get("persist"), (name, entry)
+
+
+def test_each_stage_tracks_only_its_own_params(stages):
+    shared = {"scale", "device", "data"}
+    for name, stage in stages.items():
+        keys = {str(p).split(".")[0] for p in stage.get("params", [])}
+        assert keys - shared <= {name}, f"stage {name} tracks another study's params: {sorted(keys - shared)}"
 
 
 def test_rules_declare_log_benchmark_resources_and_environment(workflow):

@@ -32,7 +32,10 @@ def load_yaml(path: str | os.PathLike) -> Any:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
-        raise ValueError(f"{where}: not valid YAML ({err.problem or err.context})") from None
+        why = err.problem or err.context
+        if err.problem and err.context and err.context_mark:
+            why += f"; {err.context} at line {err.context_mark.line + 1}"
+        raise ValueError(f"{where}: not valid YAML ({why})") from None
 
 
 def schema_registry(schema_dir: Path) -> Registry:
