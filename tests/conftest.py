@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +106,16 @@ def tiny_pipeline(tmp_path_factory) -> Pipeline:
     git(["push", "-q", "origin", "main"], cwd=first)
     run([tool("dvc"), "push"], cwd=first)
     return pipeline
+
+
+def snakemake_jobs(output: str) -> dict[str, int]:
+    """Jobs per rule from Snakemake's 'Job stats' table(s) in a run's (or a dry run's) output."""
+    jobs: dict[str, int] = {}
+    for table in re.findall(r"Job stats:\n(.*?)\ntotal", output, flags=re.S):
+        for line in table.splitlines()[2:]:
+            rule, count = line.split()
+            jobs[rule] = jobs.get(rule, 0) + int(count)
+    return jobs
 
 
 @contextlib.contextmanager

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import code_deps
 import pytest
+
+import code_deps
 
 
 @pytest.fixture

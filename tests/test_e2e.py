@@ -48,7 +48,7 @@ def test_pipeline_fills_the_ledger_and_is_then_up_to_date(tiny_pipeline):
     assert "Kendall tau between the rankings" in html.read_text(), "report captions missing"
 
     times = run([sys.executable, "-m", "kexue_repro.benchmarks.rule_times"], cwd=repo).stdout
-    assert "leaderboard/score" in times and "TOTAL" in times
+    assert "leaderboard/evaluate" in times and "TOTAL" in times
 
 
 def test_dvc_ran_every_stage_and_has_then_nothing_to_do(tiny_pipeline):

@@ -7,12 +7,12 @@ import hashlib
 import json
 import os
 
-import lock_guard
 import pytest
 import yaml
 from snakemake.persistence import MetadataRecord
 from snakemake.persistence.file import FilePersistence
 
+import lock_guard
 from conftest import REPO
 
 

@@ -10,7 +10,6 @@ claims alone; a second run from clean gives the same bytes.
 from __future__ import annotations
 
 import json
-import re
 import sys
 
 import pytest
@@ -18,7 +17,7 @@ import yaml
 
 from kexue_repro.common.provenance import params_sha256
 
-from conftest import Pipeline, run, tool
+from conftest import Pipeline, run, snakemake_jobs, tool
 
 pytestmark = pytest.mark.e2e
 
@@ -110,16 +109,6 @@ def test_two_runs_from_clean_write_identical_metrics(pipeline, outputs):
     run([*SNAKEMAKE, "transformer"], cwd=again)
     for rel in ("results/transformer/metrics.json", "results/transformer/claims.json"):
         assert (again / rel).read_bytes() == outputs[rel], f"{rel} differs between two runs from clean"
-
-
-def snakemake_jobs(output: str) -> dict[str, int]:
-    """Jobs per rule from Snakemake's 'Job stats' table(s) in a run's output."""
-    jobs: dict[str, int] = {}
-    for table in re.findall(r"Job stats:\n(.*?)\ntotal", output, flags=re.S):
-        for line in table.splitlines()[2:]:
-            rule, count = line.split()
-            jobs[rule] = jobs.get(rule, 0) + int(count)
-    return jobs
 
 
 def test_an_experiment_reruns_only_its_study_and_the_diff_names_only_its_claims(pipeline):
