@@ -1,5 +1,5 @@
-"""Command line of study 8728: bad inputs give one line and exit 1; synthetic -> apply -> sweep -> claims runs
-end to end as separate processes and writes a valid ledger."""
+"""The steps of study 8728 (python -m kexue_repro.can.<step>): bad inputs and settings give one line and exit 1;
+apply -> sweep -> claims on a synthetic task runs end to end as separate processes and writes a valid ledger."""
 
 from __future__ import annotations
 
@@ -10,15 +10,27 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from can_fixtures import SEEDS, TASK, VARIANTS, apply_args, sweep_args, synthetic_task
+from can_fixtures import (
+    APPLY,
+    CLAIMS,
+    POST,
+    SEEDS,
+    SWEEP,
+    TASK,
+    VARIANTS,
+    apply_args,
+    sweep_args,
+    synthetic_task,
+)
 
-from kexue_repro.can.__main__ import main
+from kexue_repro.can.apply import main
+from kexue_repro.can.sweep import main as sweep_main
 from kexue_repro.common.claims import read_claims
 
 
-def cli(*argv: str) -> subprocess.CompletedProcess:
+def cli(step: str, *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kexue_repro.can", *argv], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", f"kexue_repro.can.{step}", *argv], capture_output=True, text=True, timeout=120
     )
 
 
@@ -85,46 +97,99 @@ def test_a_run_record_of_another_seed_is_refused(task, tmp_path, capsys):
     assert "'seed' is 1, expected 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "cut, message",
+    [
+        (0, "empty, not a .npy array"),
+        (40, "not a complete numeric .npy array (EOF: reading array header"),
+        (-1, "not a complete numeric .npy array (Failed to read all data"),
+    ],
+)
+def test_an_empty_or_truncated_probabilities_file_is_one_line_naming_it(task, tmp_path, capsys, cut, message):
+    path = task["runs"] / "vanilla" / "seed0.npy"
+    path.write_bytes(path.read_bytes()[:cut])
+    assert main(apply_args(task, "vanilla", 0, tmp_path / "out.json")) == 1
+    assert sweep_main(sweep_args(task, tmp_path / "sweep.json")) == 1
+    for err in capsys.readouterr().err.splitlines():
+        assert err.startswith(f"error: {path}: {message}")
+    assert not (tmp_path / "out.json").exists() and not (tmp_path / "sweep.json").exists()
+
+
+def test_an_npz_archive_under_the_npy_name_is_refused(task, tmp_path, capsys):
+    path = task["runs"] / "vanilla" / "seed0.npy"
+    probs = np.load(path)
+    with open(path, "wb") as fh:
+        np.savez(fh, probs=probs)
+    assert main(apply_args(task, "vanilla", 0, tmp_path / "out.json")) == 1
+    assert capsys.readouterr().err == f"error: {path}: an .npz archive, not a .npy array\n"
+
+
+def test_a_run_record_that_is_not_json_names_the_file(task, tmp_path, capsys):
+    record = task["runs"] / "vanilla" / "seed0.json"
+    record.write_text('{"seed": 0,')
+    assert main(apply_args(task, "vanilla", 0, tmp_path / "out.json")) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {record}: not JSON")
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (APPLY | {"alpha": 1.0}, "can.apply: unknown setting 'alpha'"),
+        (
+            {k: v for k, v in APPLY.items() if k != "reference_seed"},
+            "can.apply: missing setting 'reference_seed'",
+        ),
+        (APPLY | {"settings": {"post": POST | {"mode": "loop"}}}, "setting post: 'loop' is not one of"),
+        (APPLY | {"settings": {"post": POST | {"k": 3.5}}}, "setting post: need integers k >= 2"),
+        (
+            APPLY | {"settings": {"post": POST | {"tau": 0.5, "temperature": 2}}},
+            "unknown setting 'temperature'",
+        ),
+        (APPLY | {"settings": {}}, "can.apply.settings: no setting"),
+    ],
+)
+def test_bad_settings_give_one_line(task, tmp_path, capsys, settings, message):
+    assert main(apply_args(task, "vanilla", 0, tmp_path / "out.json", settings)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_the_sweep_refuses_a_setting_it_was_not_given(task, tmp_path, capsys):
+    settings = SWEEP | {"setting": "official"}
+    assert sweep_main(sweep_args(task, tmp_path / "sweep.json", settings)) == 1
+    assert capsys.readouterr().err == (
+        "error: can.sweep.setting: 'official' is not one of the settings ['post']\n"
+    )
+
+
 def test_bad_input_through_a_process_is_one_line_and_exit_1(task, tmp_path):
     path = task["runs"] / "other" / "seed2.npy"
     path.write_bytes(b"not an array")
-    proc = cli(*apply_args(task, "other", 2, tmp_path / "out.json"))
+    proc = cli("apply", *apply_args(task, "other", 2, tmp_path / "out.json"))
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: {path}")
 
 
-def test_cli_end_to_end_writes_tables_plots_and_a_valid_ledger(tmp_path):
-    root = tmp_path / "in"
-    fake = ["synthetic", "--task", TASK, "--num-classes", "6", "--n-train", "400", "--n-dev", "300"]
-    fake += ["--variants", *VARIANTS, "--seeds", *map(str, SEEDS), "--concentration", "0.5", "--boost", "3"]
-    fake += [
-        "--hit-rate",
-        "0.6",
-        "--seed",
-        "0",
-        "--task-dir",
-        str(root / "task"),
-        "--runs-dir",
-        str(root / "runs"),
-    ]
-    assert cli(*fake).returncode == 0
-    paths = {"task": root / "task", "runs": root / "runs" / TASK}
+def test_steps_end_to_end_write_tables_plots_and_a_valid_ledger(tmp_path):
+    paths = synthetic_task(tmp_path / "in")
     applied = [str(tmp_path / f"apply_{variant}_{seed}.json") for variant in VARIANTS for seed in SEEDS]
     for path, (variant, seed) in zip(applied, [(v, s) for v in VARIANTS for s in SEEDS]):
         argv = apply_args(paths, variant, seed, path)
-        # One run through a process, the rest in this one (each process spends seconds importing torch).
-        assert (cli(*argv).returncode if path == applied[0] else main(argv)) == 0
-    proc = cli(*sweep_args(paths, tmp_path / "sweep.json"))
+        # One run through a process, the rest in this one (each process spends a second importing).
+        assert (cli("apply", *argv).returncode if path == applied[0] else main(argv)) == 0
+    proc = cli("sweep", *sweep_args(paths, tmp_path / "sweep.json"))
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
     proc = cli(
-        "claims", "--applied", *applied, "--sweeps", str(tmp_path / "sweep.json"), "--anchors",
-        "data/anchors/can.csv", "--setting", "post", "--baseline-variant", "vanilla", "--anchor-model",
-        "BERT-base", "--confidence", "0.95", "--subset-tolerance", "5", "--anchor-tolerance", "0.5",
-        "--tables-dir", str(out / "tables"), "--plots-dir", str(out / "plots"), "--scale", "smoke",
-        "--claims-out", str(out / "claims.json"), "--metrics-out", str(out / "metrics.json"),
+        "claims", "--settings", json.dumps(CLAIMS), "--applied", *applied, "--sweeps", str(tmp_path / "sweep.json"),
+        "--anchors", "data/anchors/can.csv", "--tables-dir", str(out / "tables"), "--plots-dir", str(out / "plots"),
+        "--scale", "smoke", "--claims-out", str(out / "claims.json"), "--metrics-out", str(out / "metrics.json"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     ledger = {c["claim_id"]: c for c in read_claims(out / "claims.json")}
+    functions = {"a": "gain", "b": "tuned_gain", "c": "gain_grows_with_classes", "d": "subset_accuracy"}
+    for claim_id, row in ledger.items():
+        assert row["code"] == f"src/kexue_repro/can/claims.py:{functions[claim_id[0]]}"
     expected = {f"{kind}.{TASK}.{v}" for kind in ("a.gain", "b.tuned_gain") for v in VARIANTS}
     expected |= {"c.gain_grows_with_classes", f"d.subset_accuracy.{TASK}"}
     assert set(ledger) == expected  # smoke: no comparison with Su's full-scale gains
@@ -137,3 +202,18 @@ def test_cli_end_to_end_writes_tables_plots_and_a_valid_ledger(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     gains = pd.read_csv(out / "tables" / "gains.csv").set_index("variant")
     assert metrics[f"{TASK}_vanilla_gain"] == pytest.approx(gains.loc["vanilla", "gain"], abs=1e-6)
+
+
+def test_the_claims_refuse_a_setting_the_apply_records_do_not_hold(tmp_path):
+    paths = synthetic_task(tmp_path / "in", n_dev=60)
+    assert main(apply_args(paths, "vanilla", 0, tmp_path / "apply.json")) == 0
+    assert sweep_main(sweep_args(paths, tmp_path / "sweep.json")) == 0
+    proc = cli(
+        "claims", "--settings", json.dumps(CLAIMS | {"setting": "batch"}), "--applied", str(tmp_path / "apply.json"),
+        "--sweeps", str(tmp_path / "sweep.json"), "--anchors", "data/anchors/can.csv", "--tables-dir",
+        str(tmp_path / "t"), "--plots-dir", str(tmp_path / "p"), "--scale", "smoke", "--claims-out",
+        str(tmp_path / "claims.json"), "--metrics-out", str(tmp_path / "metrics.json"),
+    )  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr == (
+        "error: can.claims.setting: 'batch', but the apply records hold ['official', 'post']\n"
+    )

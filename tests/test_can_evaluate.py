@@ -9,9 +9,14 @@ import pytest
 from can_fixtures import OFFICIAL, POST, TASK, apply_args, synthetic_task
 
 from kexue_repro.can import data
-from kexue_repro.can.__main__ import main
-from kexue_repro.can.evaluate import Setting, grid_settings, outcome, split_halves, sweep
+from kexue_repro.can.apply import main
+from kexue_repro.can.evaluate import Setting, named_settings, outcome
 from kexue_repro.can.reference import post_loop
+from kexue_repro.can.sweep import grid_settings, split_halves, sweep
+
+
+def setting(name: str, values: dict) -> Setting:
+    return named_settings({name: values}, "test")[name]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +77,7 @@ def test_two_classes_cap_k_at_two(tmp_path):
     paths = synthetic_task(tmp_path, classes=2)
     loaded = data.read_task(*(paths["task"] / f for f in ("train.jsonl", "dev.jsonl", "meta.json")))
     probs = data.read_probabilities(paths["runs"] / "vanilla" / "seed0.npy", loaded, 1e-6)
-    result = outcome(probs, loaded.labels, loaded.prior, Setting.parse(POST), 0)
+    result = outcome(probs, loaded.labels, loaded.prior, setting("post", POST), 0)
     expected = post_loop(probs.copy(), loaded.prior, k=2)
     assert result["k_used"] == 2
     assert result["accuracy_after"] == pytest.approx((expected.argmax(1) == loaded.labels).mean())
@@ -92,7 +97,7 @@ def test_halves_are_stratified_disjoint_and_fixed_by_the_seed():
 
 
 def run_sweep(runs, labels, prior, halves):
-    base = Setting.parse(POST)
+    base = setting("post", POST)
     grid = grid_settings(base, [0.6, 0.8, 0.9], [0.5, 1.0, 3.0], [1, 3])
     return sweep(runs, labels, prior, base, grid, halves, reference_seed=0)
 
@@ -137,17 +142,22 @@ def test_sweep_reports_the_chosen_setting_on_the_report_half(task):
         best = max(g["tune_accuracy"] for g in chosen["grid"])
         first = next(g for g in chosen["grid"] if g["tune_accuracy"] == best)
         assert chosen["chosen"] == {k: first[k] for k in ("tau", "alpha", "iterations")}
-        setting = Setting(
+        best_setting = Setting(
             "x", 3, first["tau"], first["alpha"], first["iterations"], "per_sample", "topk", "all"
         )
         for row, (v, seed, probs) in zip(chosen["runs"], [r for r in runs if r[0] == variant]):
-            direct = outcome(probs[report], loaded.labels[report], loaded.prior, setting, 0)
+            direct = outcome(probs[report], loaded.labels[report], loaded.prior, best_setting, 0)
             assert row["seed"] == seed and row["accuracy_tuned"] == direct["accuracy_after"]
 
 
-def test_setting_parse_rejects_unknown_options():
+def test_a_setting_rejects_unknown_options_and_holds_floats():
     with pytest.raises(ValueError, match="'loop' is not one of"):
-        Setting.parse("x 3 0.9 1 1 loop topk all".split())
-    with pytest.raises(ValueError, match="must be integers"):
-        Setting.parse("x 3.5 0.9 1 1 batch topk all".split())
-    assert Setting.parse(OFFICIAL).confusion == "any_k"
+        setting("x", POST | {"mode": "loop"})
+    with pytest.raises(ValueError, match="need integers k >= 2"):
+        setting("x", POST | {"k": 3.5})
+    with pytest.raises(ValueError, match="test.x: unknown setting 'beta'"):
+        setting("x", POST | {"beta": 1.0})
+    assert setting("x", OFFICIAL).confusion == "any_k"
+    # YAML's alpha: 1 is alpha 1.0 in the records, as the command line's float() made it before.
+    assert setting("x", POST | {"alpha": 1}).as_dict()["alpha"] == 1.0
+    assert isinstance(setting("x", POST | {"alpha": 1}).alpha, float)

@@ -1,21 +1,15 @@
 # Study 8728: CAN (classification with alternating normalization) on the dev probabilities of every CLUE
-# fine-tuning run of the clue study (kexue_repro.clue.plan: run tasks x variants x seeds): accuracy before and after per
-# run and setting, a tau x alpha x iterations sweep per task tuned on one half of dev and reported on the
-# other, and the claims.
+# fine-tuning run of the clue study (kexue_repro.clue.plan: run tasks x variants x seeds): accuracy before and
+# after per run and setting, a tau x alpha x iterations sweep per task tuned on one half of dev and reported on
+# the other, and the claims. Each job runs one module of kexue_repro.can with its step's settings
+# (kexue_repro.can.plan: params.yaml can.<step>).
 
 import re
 
-from kexue_repro.clue import plan as clue_plan
+import kexue_repro.can.plan as can_plan
+import kexue_repro.clue.plan as clue_plan
 
 CAN = "results/can"
-CAN_CFG = config["can"]
-for _step in ("sweep", "claims"):
-    if CAN_CFG[_step]["setting"] not in CAN_CFG["settings"]:
-        sys.exit(
-            f"config: key 'can.{_step}.setting': '{CAN_CFG[_step]['setting']}' is not one of"
-            f" can.settings ({', '.join(CAN_CFG['settings'])})"
-        )
-
 CLUE_RUNS_DIR = "results/clue/runs"
 CAN_CLUE_TASKS = clue_plan.run_tasks(config)
 CAN_CLUE_VARIANTS = clue_plan.variants(config)
@@ -26,12 +20,6 @@ CAN_RUNS = expand(
     variant=CAN_CLUE_VARIANTS,
     seed=CAN_CLUE_SEEDS,
 )
-# Each params.yaml setting as the CLI's NAME K TAU ALPHA ITERATIONS MODE CONFUSION REFERENCE.
-CAN_FIELDS = ("k", "tau", "alpha", "iterations", "mode", "confusion", "reference")
-CAN_SETTINGS = {
-    name: " ".join([name] + [str(s[f]) for f in CAN_FIELDS])
-    for name, s in CAN_CFG["settings"].items()
-}
 # Per task, (variant, seed, probabilities file) of every fine-tuning run.
 CAN_TASK_RUNS = {
     task: [
@@ -50,6 +38,7 @@ rule can_apply:
         meta=lambda wildcards: clue_plan.task_file(wildcards.task, "meta.json"),
         probs=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.npy",
         run=f"{CLUE_RUNS_DIR}/{{task}}/{{variant}}/seed{{seed}}.json",
+        code=code_of("kexue_repro.can.apply"),
     output:
         f"{CAN}/apply/{{task}}/{{variant}}/seed{{seed}}.json",
     log:
@@ -66,14 +55,12 @@ rule can_apply:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=" ".join(f"--setting {s}" for s in CAN_SETTINGS.values()),
-        cfg=CAN_CFG,
+        settings=can_plan.step_settings(config, "apply"),
     shell:
-        "python -m kexue_repro.can apply --task {wildcards.task} --variant {wildcards.variant}"
-        " --seed {wildcards.seed} --probs {input.probs} --run-record {input.run} --train {input.train}"
-        " --dev {input.dev} --meta {input.meta} {params.settings}"
-        " --reference-seed {params.cfg[reference_seed]}"
-        " --row-sum-tolerance {params.cfg[row_sum_tolerance]} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.can.apply --settings {params.settings:q} --task {wildcards.task}"
+        " --variant {wildcards.variant} --seed {wildcards.seed} --probs {input.probs}"
+        " --run-record {input.run} --train {input.train} --dev {input.dev} --meta {input.meta}"
+        " --out {output} > {log} 2>&1"
 
 
 rule can_sweep:
@@ -84,6 +71,7 @@ rule can_sweep:
         dev=lambda wildcards: clue_plan.task_file(wildcards.task, "dev.jsonl"),
         meta=lambda wildcards: clue_plan.task_file(wildcards.task, "meta.json"),
         probs=lambda wildcards: [p for _, _, p in CAN_TASK_RUNS[wildcards.task]],
+        code=code_of("kexue_repro.can.sweep"),
     output:
         f"{CAN}/sweep/{{task}}.json",
     log:
@@ -98,21 +86,14 @@ rule can_sweep:
         mem_mb=4000,
         runtime=30,
     params:
+        settings=can_plan.step_settings(config, "sweep"),
         probs=lambda wildcards: " ".join(
             f"--probs {v} {s} {p}" for v, s, p in CAN_TASK_RUNS[wildcards.task]
         ),
-        setting=CAN_SETTINGS[CAN_CFG["sweep"]["setting"]],
-        grid=" ".join(
-            f"--{axis} " + " ".join(map(str, CAN_CFG["sweep"][axis]))
-            for axis in ("taus", "alphas", "iterations")
-        ),
-        cfg=CAN_CFG,
     shell:
-        "python -m kexue_repro.can sweep --task {wildcards.task} --train {input.train}"
-        " --dev {input.dev} --meta {input.meta} {params.probs} --setting {params.setting}"
-        " {params.grid} --split-seed {params.cfg[sweep][split_seed]}"
-        " --reference-seed {params.cfg[reference_seed]}"
-        " --row-sum-tolerance {params.cfg[row_sum_tolerance]} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.can.sweep --settings {params.settings:q} --task {wildcards.task}"
+        " --train {input.train} --dev {input.dev} --meta {input.meta} {params.probs}"
+        " --out {output} > {log} 2>&1"
 
 
 rule can_claims:
@@ -120,6 +101,7 @@ rule can_claims:
         applied=expand(f"{CAN}/apply/{{run}}.json", run=CAN_RUNS),
         sweeps=expand(f"{CAN}/sweep/{{task}}.json", task=CAN_CLUE_TASKS),
         anchors="data/anchors/can.csv",
+        code=code_of("kexue_repro.can.claims"),
     output:
         tables=multiext(
             f"{CAN}/tables/", "runs.csv", "gains.csv", "sweep.csv", "tuned_gains.csv"
@@ -147,20 +129,17 @@ rule can_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=can_plan.step_settings(config, "claims"),
         provenance=provenance_options(config, "can"),
-        cfg=CAN_CFG["claims"],
         scale=config["scale"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.gains_plot),
     shell:
-        "python -m kexue_repro.can claims --applied {input.applied} --sweeps {input.sweeps}"
-        " --anchors {input.anchors} --setting {params.cfg[setting]}"
-        " --baseline-variant {params.cfg[baseline_variant]} --anchor-model '{params.cfg[anchor_model]}'"
-        " --confidence {params.cfg[confidence]} --subset-tolerance {params.cfg[subset_tolerance]}"
-        " --anchor-tolerance {params.cfg[anchor_tolerance]} --tables-dir {params.tables_dir}"
+        "python -m kexue_repro.can.claims --settings {params.settings:q} --applied {input.applied}"
+        " --sweeps {input.sweeps} --anchors {input.anchors} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale}"
-        " --claims-out {output.claims} --metrics-out {output.metrics}"
-        " {params.provenance} --provenance-out {output.provenance} > {log} 2>&1"
+        " {params.provenance} --provenance-out {output.provenance}"
+        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
 
 rule can:

@@ -1,125 +1,72 @@
-"""Tables, plots, claims and headline metrics of study 8728 (CAN) from the apply and sweep records.
+"""Claims (a)-(e) and headline metrics of study 8728 (CAN) from the apply and sweep records; the step that
+writes them with the tables and plots.
 
 Accuracies and gains are in percent (the anchors' unit). Intervals are t-intervals over seeds of paired
 per-seed differences (after - before on the same predictions); fewer than two seeds give no interval and an
 inconclusive verdict.
-- a: per task and variant, CAN with the claims setting (the post's defaults) improves dev accuracy.
-- b: per task and variant, CAN tuned on one half of dev improves accuracy on the other half.
-- c: the gain grows with the number of classes: Kendall's tau-b of per-task mean gain against C, one-sided
-  tests at 1 - confidence; fewer than 3 tasks (or one value of C) cannot decide.
-- d: per task, the baseline variant's confident predictions are more accurate than its unconfident ones; at
-  full scale, on IFLYTEK and TNEWS, also within --subset-tolerance points of the post's 63/22 and 58/23.
-- e (full scale only): Su's IFLYTEK and TNEWS gains (BERT-base or RoBERTa rows of the anchors) lie within
-  our seed interval of the baseline variant's gain, widened by --anchor-tolerance points.
+- a (``gain``): per task and variant, CAN with the claims setting (the post's defaults) improves dev accuracy.
+- b (``tuned_gain``): per task and variant, CAN tuned on one half of dev improves accuracy on the other half.
+- c (``gain_grows_with_classes``): the gain grows with the number of classes: Kendall's tau-b of per-task mean
+  gain against C, one-sided tests at 1 - confidence; fewer than 3 tasks (or one value of C) cannot decide.
+- d (``subset_accuracy``): per task, the baseline variant's confident predictions are more accurate than its
+  unconfident ones; at full scale, on IFLYTEK and TNEWS, also within subset_tolerance points of the post's
+  63/22 and 58/23.
+- e (``su_gain``, full scale only): Su's IFLYTEK and TNEWS gains (BERT-base or RoBERTa rows of the anchors)
+  lie within our seed interval of the baseline variant's gain, widened by anchor_tolerance points.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
+from kexue_repro.can import plots
+from kexue_repro.can.tables import FLOAT_FORMAT, gain_intervals, read_json, runs_table, sweep_table
 from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
     Claim,
+    claim,
     combine,
     interval_verdict,
     verdict,
     write_claims,
 )
-from kexue_repro.common.plotting import figure, save_figure
+from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
+from kexue_repro.common.settings import build
 from kexue_repro.common.stats import Interval, claim_interval, describe, t_interval
 from kexue_repro.data.clue import split_task
 
 STUDY = "can"
 POST = "https://kexue.fm/archives/8728"
-FLOAT_FORMAT = "%.8g"
-PERCENT = ("accuracy_before", "accuracy_after", "gain", "accuracy_confident", "accuracy_unconfident")
-PERCENT += ("accuracy_unconfident_after",)
-COUNTS = ("n", "n_confident", "n_unconfident", "n_reference", "n_changed")
-COUNTS += ("wrong_to_right", "right_to_wrong", "wrong_to_wrong")
 SU_TASKS = ("iflytek", "tnews")
 
 
-def read_json(paths: Sequence[str | os.PathLike]) -> list[dict]:
-    records = []
-    for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            records.append(json.load(fh))
-    return records
+@dataclass(frozen=True)
+class ClaimsConfig:
+    """The ``can.claims`` settings."""
+
+    setting: str  # the name of the apply setting the claims judge (the post's)
+    baseline_variant: str  # the fine-tuning variant compared with the post's numbers
+    anchor_model: str  # the anchors' model row at full scale (BERT-base | RoBERTa-wwm-ext)
+    confidence: float  # level of every interval
+    subset_tolerance: float  # (d): points from the post's subset accuracies
+    anchor_tolerance: float  # (e): points around our interval of the gain
 
 
-def percent(value: float | None) -> float:
-    return math.nan if value is None else 100 * value
-
-
-def runs_table(applied: list[dict]) -> pd.DataFrame:
-    """One row per (task, variant, seed, setting)."""
-    rows, seen = [], set()
-    for record in applied:
-        key = (record["task"], record["variant"], record["seed"])
-        if key in seen:
-            raise ValueError(f"two apply records for task/variant/seed {key}")
-        seen.add(key)
-        for name, result in record["settings"].items():
-            row = {"task": key[0], "num_classes": record["num_classes"], "variant": key[1], "seed": key[2]}
-            row |= {"model": record.get("model"), "setting": name}
-            row |= {f: result["setting"][f] for f in ("tau", "alpha", "iterations", "mode", "confusion")}
-            row |= {"reference": result["setting"]["reference"], "k_used": result["k_used"]}
-            row |= {f: percent(result[f]) for f in PERCENT} | {f: result[f] for f in COUNTS}
-            rows.append(row)
-    frame = pd.DataFrame(rows)
-    return frame.sort_values(
-        ["num_classes", "task", "variant", "setting", "seed"], kind="mergesort"
-    ).reset_index(drop=True)
-
-
-def sweep_table(sweeps: list[dict]) -> pd.DataFrame:
-    """One row per (task, variant, seed): the chosen setting and the report half before/after."""
-    rows = []
-    for record in sweeps:
-        split = record["split"]
-        for variant, result in record["variants"].items():
-            for run in result["runs"]:
-                rows.append(
-                    {"task": record["task"], "num_classes": record["num_classes"], "variant": variant}
-                    | {"seed": run["seed"], **result["chosen"], "n_tune": split["n_tune"]}
-                    | {"n_report": split["n_report"], "tune_accuracy": 100 * result["tune_accuracy"]}
-                    | {"tune_accuracy_before": 100 * result["tune_accuracy_before"]}
-                    | {k: 100 * run[k] for k in ("accuracy_before", "accuracy_tuned", "gain_tuned")}
-                    | {k: 100 * run[k] for k in ("accuracy_default", "gain_default")}
-                )
-    return pd.DataFrame(rows)
-
-
-def gain_intervals(frame: pd.DataFrame, gain: str, confidence: float) -> pd.DataFrame:
-    """Per (task, variant): seeds, mean gain and its t-interval (NaN with fewer than two seeds)."""
-    rows = []
-    for (classes, task, variant), group in frame.groupby(["num_classes", "task", "variant"], sort=True):
-        interval = t_interval(group[gain], confidence)
-        rows.append(
-            {"task": task, "num_classes": classes, "variant": variant, "n_seeds": len(group)}
-            | {"seeds": " ".join(str(s) for s in sorted(group["seed"])), "gain": group[gain].mean()}
-            | {"low": interval.low if interval else math.nan, "high": interval.high if interval else math.nan}
-        )
-    return pd.DataFrame(
-        rows, columns=["task", "num_classes", "variant", "n_seeds", "seeds", "gain", "low", "high"]
-    )
-
-
-def gain_claims(
+def _gain_claims(
     gains: pd.DataFrame, confidence: float, scale: str, evidence: str, tuned: bool
 ) -> list[Claim]:
+    """(a) or (b), one claim per row of a gain_intervals table."""
     what = "tuned on one half of dev, reported on the other half" if tuned else "with the post's defaults"
     ledger = []
     for row in gains.itertuples():
@@ -146,6 +93,19 @@ def gain_claims(
     return ledger
 
 
+@claim
+def gain(gains: pd.DataFrame, confidence: float, scale: str, evidence: str) -> list[Claim]:
+    """(a) ``a.gain.<task>.<variant>``: CAN with the claims setting raises dev accuracy (gains: all of dev)."""
+    return _gain_claims(gains, confidence, scale, evidence, tuned=False)
+
+
+@claim
+def tuned_gain(gains: pd.DataFrame, confidence: float, scale: str, evidence: str) -> list[Claim]:
+    """(b) ``b.tuned_gain.<task>.<variant>``: CAN tuned on one half of dev raises accuracy on the other half
+    (gains: the report halves)."""
+    return _gain_claims(gains, confidence, scale, evidence, tuned=True)
+
+
 def row_interval(row) -> Interval | None:
     return None if math.isnan(row.low) else Interval(float(row.gain), float(row.low), float(row.high))
 
@@ -165,7 +125,9 @@ def class_trend(
     return per_task, float(tau.statistic), float(greater), result
 
 
-def trend_claim(gains: pd.DataFrame, confidence: float, scale: str, evidence: str) -> Claim:
+@claim
+def gain_grows_with_classes(gains: pd.DataFrame, confidence: float, scale: str, evidence: str) -> Claim:
+    """(c) ``c.gain_grows_with_classes``: the per-task mean gain rises with the number of classes."""
     per_task, tau, p_value, result = class_trend(gains, confidence)
     listing = ", ".join(f"{r.task} (C={r.num_classes}) {r.gain:+.3g}" for r in per_task.itertuples())
     if tau is None:
@@ -206,32 +168,44 @@ def subset_anchor(anchors: pd.DataFrame, task: str, metric: str, model: str) -> 
     return float(rows["value"].iloc[0]) if len(rows) else None
 
 
-def subset_claims(
-    runs: pd.DataFrame, anchors: pd.DataFrame, args: argparse.Namespace, evidence: str
+@claim
+def subset_accuracy(
+    runs: pd.DataFrame,
+    anchors: pd.DataFrame,
+    *,
+    setting: str,
+    baseline_variant: str,
+    anchor_model: str,
+    confidence: float,
+    subset_tolerance: float,
+    scale: str,
+    evidence: str,
 ) -> list[Claim]:
+    """(d) ``d.subset_accuracy.<task>``: the baseline variant's confident predictions (under ``setting``) are
+    more accurate than its unconfident ones; at full scale also near the post's values."""
     ledger = []
-    chosen = runs[(runs["setting"] == args.setting) & (runs["variant"] == args.baseline_variant)]
+    chosen = runs[(runs["setting"] == setting) & (runs["variant"] == baseline_variant)]
     for task, group in chosen.groupby("task", sort=True):
         both = group.dropna(subset=["accuracy_confident", "accuracy_unconfident"])
-        interval = t_interval(both["accuracy_confident"] - both["accuracy_unconfident"], args.confidence)
+        interval = t_interval(both["accuracy_confident"] - both["accuracy_unconfident"], confidence)
         parts = [interval_verdict(interval.low, interval.high) if interval else INCONCLUSIVE]
         mean_conf, mean_unconf = group["accuracy_confident"].mean(), group["accuracy_unconfident"].mean()
-        name, model = split_task(task, args.anchor_model)
+        name, model = split_task(task, anchor_model)
         published = {m: subset_anchor(anchors, name, m, model) for m in ("acc_confident", "acc_unconfident")}
         anchor_text = "confident 63 / unconfident 22 (IFLYTEK), 58 / 23 (TNEWS), BERT-base"
-        if args.scale == "full" and name in SU_TASKS and None not in published.values():
+        if scale == "full" and name in SU_TASKS and None not in published.values():
             for ours, value in (
                 (mean_conf, published["acc_confident"]),
                 (mean_unconf, published["acc_unconfident"]),
             ):
                 parts.append(
-                    verdict(None if math.isnan(ours) else bool(abs(ours - value) <= args.subset_tolerance))
+                    verdict(None if math.isnan(ours) else bool(abs(ours - value) <= subset_tolerance))
                 )
             anchor_text = (
                 f"confident {published['acc_confident']:g} / unconfident {published['acc_unconfident']:g}"
             )
             criterion = (
-                f"confident - unconfident interval above 0, and each mean within {args.subset_tolerance:g} points "
+                f"confident - unconfident interval above 0, and each mean within {subset_tolerance:g} points "
                 f"of the post's {model} value (reproduced); any part contradicted (not reproduced); "
                 "otherwise inconclusive"
             )
@@ -246,15 +220,15 @@ def subset_claims(
                 study=STUDY,
                 claim_id=f"d.subset_accuracy.{task}",
                 statement=f"({task}) Predictions with top-{int(group['k_used'].iloc[0])} uncertainty below "
-                f"tau={group['tau'].iloc[0]:g} are far more accurate than the rest ({args.baseline_variant}).",
+                f"tau={group['tau'].iloc[0]:g} are far more accurate than the rest ({baseline_variant}).",
                 metric=f"accuracy (%) mean over seeds: confident {mean_conf:.4g}, unconfident {mean_unconf:.4g} "
                 f"(unconfident share {group['n_unconfident'].sum() / group['n'].sum():.3f}); "
-                f"confident - unconfident per seed, {args.confidence:.0%} t-interval: {describe(interval)}",
+                f"confident - unconfident per seed, {confidence:.0%} t-interval: {describe(interval)}",
                 ours=None if interval is None else round(interval.mean, 6),
                 interval=claim_interval(interval),
                 criterion=criterion,
                 verdict=combine(parts),
-                scale=args.scale,
+                scale=scale,
                 evidence=evidence,
                 anchor=anchor_text,
                 anchor_source=POST,
@@ -264,7 +238,8 @@ def subset_claims(
     return ledger
 
 
-def su_gain(anchors: pd.DataFrame, task: str, model: str) -> float | None:
+def su_anchor_gain(anchors: pd.DataFrame, task: str, model: str) -> float | None:
+    """Su's CAN - none accuracy of ``model`` on ``task`` (points), or None without both rows."""
     value = {}
     for experiment in ("can:none", "can:CAN"):
         rows = anchors[
@@ -279,27 +254,39 @@ def su_gain(anchors: pd.DataFrame, task: str, model: str) -> float | None:
     return value["can:CAN"] - value["can:none"]
 
 
-def su_claims(
-    gains: pd.DataFrame, anchors: pd.DataFrame, args: argparse.Namespace, evidence: str
+@claim
+def su_gain(
+    gains: pd.DataFrame,
+    anchors: pd.DataFrame,
+    *,
+    anchors_source: str,
+    baseline_variant: str,
+    anchor_model: str,
+    confidence: float,
+    anchor_tolerance: float,
+    scale: str,
+    evidence: str,
 ) -> list[Claim]:
+    """(e) ``e.su_gain.<task>`` (full scale): Su's IFLYTEK and TNEWS gains lie within our interval of the
+    baseline variant's gain, widened by ``anchor_tolerance``; ``anchors_source`` names the anchors file."""
     ledger = []
     # Run tasks of several models are named <task>@<model> (data.clue.split_task); each meets its model's row.
-    run_tasks = [t for t in sorted(gains["task"].unique()) if split_task(t, args.anchor_model)[0] in SU_TASKS]
+    run_tasks = [t for t in sorted(gains["task"].unique()) if split_task(t, anchor_model)[0] in SU_TASKS]
     for task in run_tasks or SU_TASKS:
-        name, model = split_task(task, args.anchor_model)
-        anchor = su_gain(anchors, name, model)
+        name, model = split_task(task, anchor_model)
+        anchor = su_anchor_gain(anchors, name, model)
         if anchor is None:
-            raise ValueError(f"{args.anchors}: no can:none/can:CAN acc rows for {name} and {model}")
-        row = gains[(gains["task"] == task) & (gains["variant"] == args.baseline_variant)]
+            raise ValueError(f"{anchors_source}: no can:none/can:CAN acc rows for {name} and {model}")
+        row = gains[(gains["task"] == task) & (gains["variant"] == baseline_variant)]
         has = len(row) == 1 and not math.isnan(row["low"].iloc[0])
         low, high = (float(row["low"].iloc[0]), float(row["high"].iloc[0])) if has else (math.nan, math.nan)
-        tol = args.anchor_tolerance
+        tol = anchor_tolerance
         ledger.append(
             Claim(
                 study=STUDY,
                 claim_id=f"e.su_gain.{task}",
                 statement=f"({task}) CAN changes {model}'s dev accuracy by Su's {anchor:+.2f} points.",
-                metric=f"gain (points) of {args.baseline_variant}, {args.confidence:.0%} t-interval over seeds: "
+                metric=f"gain (points) of {baseline_variant}, {confidence:.0%} t-interval over seeds: "
                 + (
                     f"{row['gain'].iloc[0]:+.4g} [{low:+.4g}, {high:+.4g}]"
                     if has
@@ -310,7 +297,7 @@ def su_claims(
                 criterion=f"Su's gain within our interval widened by {tol:g} points (reproduced); outside "
                 "(not reproduced); no interval (inconclusive)",
                 verdict=verdict(bool(low - tol <= anchor <= high + tol)) if has else INCONCLUSIVE,
-                scale=args.scale,
+                scale=scale,
                 evidence=evidence,
                 anchor=round(anchor, 6),
                 anchor_source=f"{POST} ({model}, CAN - none, single run)",
@@ -318,48 +305,6 @@ def su_claims(
             )
         )
     return ledger
-
-
-def plot_gains(default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Mean gain with its interval per task (ordered by C) and variant: defaults on all of dev, tuned on
-    the report half."""
-    fig, axes = figure(1, 2, figsize=(10, 3.8), squeeze=False, layout="constrained", sharey=True)
-    for ax, frame, title in (
-        (axes[0][0], default, "post's defaults, all of dev"),
-        (axes[0][1], tuned, "tuned, report half"),
-    ):
-        tasks = list(dict.fromkeys(frame.sort_values(["num_classes", "task"])["task"]))
-        variants = sorted(frame["variant"].unique())
-        width = 0.8 / max(len(variants), 1)
-        for i, variant in enumerate(variants):
-            sub = frame[frame["variant"] == variant].set_index("task").reindex(tasks)
-            x = np.arange(len(tasks)) + (i - (len(variants) - 1) / 2) * width
-            err = np.vstack([sub["gain"] - sub["low"], sub["high"] - sub["gain"]])
-            ax.errorbar(x, sub["gain"], yerr=np.nan_to_num(err), fmt="o", capsize=3, label=variant)
-        classes = frame.drop_duplicates("task").set_index("task")["num_classes"]
-        ax.set_xticks(np.arange(len(tasks)), [f"{t}\nC={classes[t]}" for t in tasks])
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xlim(-0.5, len(tasks) - 0.5)
-        ax.set(title=title, ylabel="accuracy gain (points)")
-    axes[0][0].legend()
-    save_figure(fig, path)
-
-
-def plot_subsets(runs: pd.DataFrame, setting: str, path: str | os.PathLike) -> None:
-    """Accuracy of the confident and unconfident predictions per task and variant (mean over seeds)."""
-    sub = runs[runs["setting"] == setting]
-    means = sub.groupby(["num_classes", "task", "variant"], sort=True)[
-        ["accuracy_confident", "accuracy_unconfident"]
-    ].mean()
-    fig, axes = figure(1, 1, figsize=(max(5, 0.9 * len(means) + 2), 3.8), squeeze=False, layout="constrained")
-    ax = axes[0][0]
-    x = np.arange(len(means))
-    ax.bar(x - 0.2, means["accuracy_confident"], 0.4, label="confident (u < tau)")
-    ax.bar(x + 0.2, means["accuracy_unconfident"], 0.4, label="unconfident (u >= tau)")
-    ax.set_xticks(x, [f"{task}\n{variant}" for _, task, variant in means.index], fontsize=7)
-    ax.set(ylabel="accuracy before CAN (%)", title="post: 63 / 22 (IFLYTEK), 58 / 23 (TNEWS), BERT-base")
-    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
-    save_figure(fig, path)
 
 
 def headline_metrics(default: pd.DataFrame, tuned: pd.DataFrame, runs: pd.DataFrame, setting: str) -> dict:
@@ -373,30 +318,66 @@ def headline_metrics(default: pd.DataFrame, tuned: pd.DataFrame, runs: pd.DataFr
     return metrics
 
 
-def run(args: argparse.Namespace) -> None:
-    runs = runs_table(read_json(args.applied))
-    if args.setting not in set(runs["setting"]):
-        raise ValueError(f"--setting {args.setting}: the apply records hold {sorted(set(runs['setting']))}")
-    sweeps = sweep_table(read_json(args.sweeps))
-    anchors = pd.read_csv(args.anchors)
-    default = gain_intervals(runs[runs["setting"] == args.setting], "gain", args.confidence)
-    tuned = gain_intervals(sweeps, "gain_tuned", args.confidence)
-    tables, plots = Path(args.tables_dir), Path(args.plots_dir)
+def write_outputs(
+    applied: Sequence[str], sweeps_paths: Sequence[str], anchors_path: str, config: ClaimsConfig, scale: str,
+    tables: Path, plots_dir: Path, claims_out: str, metrics_out: str,
+) -> list[Claim]:  # fmt: skip
+    """Every output of the claims step: tables, plots, claims.json and metrics.json."""
+    runs = runs_table(read_json(applied))
+    if config.setting not in set(runs["setting"]):
+        raise ValueError(
+            f"can.claims.setting: {config.setting!r}, but the apply records hold {sorted(set(runs['setting']))}"
+        )
+    sweeps = sweep_table(read_json(sweeps_paths))
+    anchors = pd.read_csv(anchors_path)
+    default = gain_intervals(runs[runs["setting"] == config.setting], "gain", config.confidence)
+    tuned = gain_intervals(sweeps, "gain_tuned", config.confidence)
     files = {name: tables / f"{name}.csv" for name in ("runs", "gains", "sweep", "tuned_gains")}
     write_csv(files["runs"], runs, FLOAT_FORMAT)
     write_csv(files["gains"], default, FLOAT_FORMAT)
     write_csv(files["sweep"], sweeps, FLOAT_FORMAT)
     write_csv(files["tuned_gains"], tuned, FLOAT_FORMAT)
-    plot_gains(default, tuned, plots / "gains.png")
-    plot_subsets(runs, args.setting, plots / "subsets.png")
-    c, s = args.confidence, args.scale
-    ledger = gain_claims(default, c, s, str(files["gains"]), tuned=False)
-    ledger += gain_claims(tuned, c, s, str(files["tuned_gains"]), tuned=True)
-    ledger.append(trend_claim(default, c, s, str(files["gains"])))
-    ledger += subset_claims(runs, anchors, args, str(files["runs"]))
-    if s == "full":
-        ledger += su_claims(default, anchors, args, str(files["gains"]))
-    write_claims(args.claims_out, ledger)
-    write_json(args.metrics_out, headline_metrics(default, tuned, runs, args.setting))
-    for claim in ledger:
-        print(f"{claim.claim_id}: {claim.verdict} (ours {claim.ours}, interval {claim.interval})")
+    plots.plot_gains(default, tuned, plots_dir / "gains.png")
+    plots.plot_subsets(runs, config.setting, plots_dir / "subsets.png")
+    c, s = config.confidence, scale
+    ledger = gain(default, c, s, str(files["gains"]))
+    ledger += tuned_gain(tuned, c, s, str(files["tuned_gains"]))
+    ledger.append(gain_grows_with_classes(default, c, s, str(files["gains"])))
+    shared = {"baseline_variant": config.baseline_variant, "anchor_model": config.anchor_model}
+    shared |= {"confidence": c, "scale": s}
+    ledger += subset_accuracy(
+        runs, anchors, setting=config.setting, subset_tolerance=config.subset_tolerance,
+        evidence=str(files["runs"]), **shared,
+    )  # fmt: skip
+    if scale == "full":
+        ledger += su_gain(
+            default, anchors, anchors_source=str(anchors_path), anchor_tolerance=config.anchor_tolerance,
+            evidence=str(files["gains"]), **shared,
+        )  # fmt: skip
+    write_claims(claims_out, ledger)
+    write_json(metrics_out, headline_metrics(default, tuned, runs, config.setting))
+    return ledger
+
+
+def _main(args: argparse.Namespace) -> None:
+    ledger = write_outputs(
+        args.applied, args.sweeps, args.anchors, build(ClaimsConfig, args.settings, "can.claims"), args.scale,
+        Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out,
+    )  # fmt: skip
+    for one in ledger:
+        print(f"{one.claim_id}: {one.verdict} (ours {one.ours}, interval {one.interval})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.can.claims", __doc__, "can.claims")
+    parser.add_argument("--applied", nargs="+", required=True, help="apply records (.json)")
+    parser.add_argument("--sweeps", nargs="+", required=True, help="sweep records (.json)")
+    parser.add_argument("--anchors", required=True, help="data/anchors/can.csv")
+    parser.add_argument("--tables-dir", required=True)
+    parser.add_argument("--plots-dir", required=True)
+    add_ledger_arguments(parser)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

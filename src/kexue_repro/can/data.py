@@ -6,6 +6,7 @@ order of the probability rows (kexue_repro.clue writes both in dev-file order).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from dataclasses import dataclass
@@ -13,6 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from kexue_repro.clue.records import check_labels, read_jsonl, read_num_labels
+
+
+def add_task_arguments(parser: argparse.ArgumentParser) -> None:
+    """The task a step reads (apply and sweep): its name and its prepared splits."""
+    parser.add_argument("--task", required=True)
+    parser.add_argument(
+        "--train", required=True, help="the task's train.jsonl: the prior is its label frequencies"
+    )
+    parser.add_argument(
+        "--dev", required=True, help="the task's dev.jsonl: gold labels in probability-row order"
+    )
+    parser.add_argument("--meta", required=True, help="the task's meta.json (num_classes)")
 
 
 @dataclass(frozen=True)
@@ -37,8 +50,13 @@ def read_probabilities(path: str | os.PathLike, task: Task, row_sum_tolerance: f
     """The [n_dev, C] probabilities of a run; ValueError naming the file when they cannot be CAN's input."""
     try:
         probs = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise ValueError(f"{path}: not a numeric .npy array ({err})") from None
+    except EOFError:  # an empty file
+        raise ValueError(f"{path}: empty, not a .npy array") from None
+    except ValueError as err:  # a truncated header or data, or no .npy at all
+        raise ValueError(f"{path}: not a complete numeric .npy array ({err})") from None
+    if not isinstance(probs, np.ndarray):  # an .npz archive under a .npy name
+        probs.close()
+        raise ValueError(f"{path}: an .npz archive, not a .npy array")
     if probs.dtype.kind not in "fiu":
         raise ValueError(f"{path}: dtype {probs.dtype} is not numeric")
     probs = probs.astype(np.float64)
@@ -61,7 +79,10 @@ def read_probabilities(path: str | os.PathLike, task: Task, row_sum_tolerance: f
 def read_run_record(path: str | os.PathLike, seed: int, n_dev: int) -> dict:
     """The fine-tuning run record beside the probabilities; it must be the same seed and dev size."""
     with open(path, encoding="utf-8") as fh:
-        record = json.load(fh)
+        try:
+            record = json.load(fh)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not JSON ({err})") from None
     if not isinstance(record, dict):
         raise ValueError(f"{path}: expected a JSON object")
     for key, expected in (("seed", seed), ("n_dev", n_dev)):

@@ -1,53 +1,81 @@
-"""What CAN does to one run's dev predictions, and the hyperparameter sweep on two halves of dev.
+"""What CAN does to one run's dev predictions under a setting, and the settings the apply and sweep steps read.
 
-The sweep splits dev into two halves stratified by gold label (a seeded permutation within each class,
-rows dealt alternately), the same halves for every run of a task. CAN runs on each half separately, so the
-report half's probabilities (reference rows included) and its labels never touch the tuning half: tau,
-alpha and iterations are chosen by accuracy on the tuning half, then applied to the report half once.
+A setting (``can.apply.settings.<name>`` in params.yaml) fixes k, tau, alpha, iterations, the mode, the
+confusion rule and the reference rows of ``kexue_repro.can.model.alternate_normalize``.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import asdict, dataclass, replace
-from typing import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
 
 import numpy as np
 
 from kexue_repro.can.model import CONFUSION_RULES, MODES, REFERENCES, alternate_normalize
-
-SETTING_FIELDS = ("name", "k", "tau", "alpha", "iterations", "mode", "confusion", "reference")
-SPLIT_METHOD = "stratified by gold label: seeded permutation within each class, rows dealt alternately"
+from kexue_repro.common.settings import build
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One named CAN setting (``can.apply.settings.<name>``)."""
+
     name: str
-    k: int
-    tau: float
+    k: int  # top-k of the uncertainty, capped at the number of classes
+    tau: float  # u >= tau is unconfident
     alpha: float
     iterations: int
-    mode: str
-    confusion: str
-    reference: str
+    mode: str  # one of model.MODES
+    confusion: str  # one of model.CONFUSION_RULES
+    reference: str  # one of model.REFERENCES
 
-    @classmethod
-    def parse(cls, fields: Sequence[str]) -> Setting:
-        """From the command line's NAME K TAU ALPHA ITERATIONS MODE CONFUSION REFERENCE."""
-        name, k, tau, alpha, iterations, mode, confusion, reference = fields
-        try:
-            setting = cls(name, int(k), float(tau), float(alpha), int(iterations), mode, confusion, reference)
-        except ValueError:
-            raise ValueError(f"setting {' '.join(fields)}: K and ITERATIONS must be integers") from None
-        for value, allowed in ((mode, MODES), (confusion, CONFUSION_RULES), (reference, REFERENCES)):
+    def __post_init__(self) -> None:
+        # YAML's 1 and 1.0 both mean alpha 1: the records hold floats either way.
+        for field in ("tau", "alpha"):
+            object.__setattr__(self, field, float(getattr(self, field)))
+        for value, allowed in (
+            (self.mode, MODES),
+            (self.confusion, CONFUSION_RULES),
+            (self.reference, REFERENCES),
+        ):
             if value not in allowed:
-                raise ValueError(f"setting {name}: {value!r} is not one of {allowed}")
-        if setting.k < 2 or not 0 < setting.tau <= 1 or setting.alpha <= 0 or setting.iterations < 1:
-            raise ValueError(f"setting {name}: need k >= 2, 0 < tau <= 1, alpha > 0 and iterations >= 1")
-        return setting
+                raise ValueError(f"setting {self.name}: {value!r} is not one of {allowed}")
+        if (
+            not isinstance(self.k, int)
+            or not isinstance(self.iterations, int)
+            or self.k < 2
+            or not 0 < self.tau <= 1
+            or self.alpha <= 0
+            or self.iterations < 1
+        ):
+            raise ValueError(
+                f"setting {self.name}: need integers k >= 2 and iterations >= 1, 0 < tau <= 1 and alpha > 0"
+            )
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def named_settings(settings: Mapping[str, Any], where: str) -> dict[str, Setting]:
+    """Each ``name: {k, tau, ...}`` of a settings block as a Setting of that name."""
+    return {
+        name: s if isinstance(s, Setting) else build(Setting, s, f"{where}.{name}", name=name)
+        for name, s in settings.items()
+    }
+
+
+@dataclass(frozen=True)
+class CanConfig:
+    """The ``can.apply`` settings: the named settings each run gets, and how its probabilities are read.
+    The sweep reads them too (``sweep.SweepConfig``)."""
+
+    settings: dict[str, Setting]  # by name; built from the JSON's plain objects
+    reference_seed: int  # draws the stratified reference rows
+    row_sum_tolerance: float  # a probability row must sum to 1 within this
+
+    def __post_init__(self) -> None:
+        if not self.settings:
+            raise ValueError("can.apply.settings: no setting")
+        object.__setattr__(self, "settings", named_settings(self.settings, "can.apply.settings"))
 
 
 def outcome(
@@ -95,73 +123,4 @@ def outcome(
         "wrong_to_right": int((changed & ~right_before & right_after).sum()),
         "right_to_wrong": int((changed & right_before & ~right_after).sum()),
         "wrong_to_wrong": int((changed & ~right_before & ~right_after).sum()),
-    }
-
-
-def split_halves(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(tune, report) row indices, each sorted; per class the halves differ by at most one row."""
-    rng = np.random.default_rng(seed)
-    dealt = np.concatenate([rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)])
-    return np.sort(dealt[0::2]), np.sort(dealt[1::2])
-
-
-def grid_settings(base: Setting, taus, alphas, iterations) -> list[Setting]:
-    """Every (tau, alpha, iterations), in that nesting order; k, mode, confusion and reference of ``base``."""
-    return [
-        replace(base, name=f"tau={t:g} alpha={a:g} iterations={i}", tau=t, alpha=a, iterations=i)
-        for t, a, i in itertools.product(taus, alphas, iterations)
-    ]
-
-
-def sweep(
-    runs: Sequence[tuple[str, int, np.ndarray]],
-    labels: np.ndarray,
-    prior: np.ndarray,
-    base: Setting,
-    grid: Sequence[Setting],
-    halves: tuple[np.ndarray, np.ndarray],
-    reference_seed: int,
-) -> dict:
-    """Per variant, the grid setting with the best mean tuning-half accuracy over its seeds (the first in
-    grid order among equals), and every run's report-half accuracy before, after that setting and after
-    ``base`` (the untuned defaults). ``halves`` are the (tune, report) row indices."""
-    tune, report = halves
-    variants: dict[str, dict] = {}
-    for variant in dict.fromkeys(v for v, _, _ in runs):
-        mine = [(seed, probs) for v, seed, probs in runs if v == variant]
-        scores = np.array(
-            [
-                [outcome(p[tune], labels[tune], prior, s, reference_seed)["accuracy_after"] for _, p in mine]
-                for s in grid
-            ]
-        )
-        best = int(np.argmax(scores.mean(axis=1)))
-        chosen = grid[best]
-        rows = []
-        for seed, probs in mine:
-            held_out = (probs[report], labels[report], prior)
-            tuned = outcome(*held_out, chosen, reference_seed)
-            default = outcome(*held_out, base, reference_seed)
-            rows.append(
-                {"seed": seed, "accuracy_before": tuned["accuracy_before"]}
-                | {"accuracy_tuned": tuned["accuracy_after"], "gain_tuned": tuned["gain"]}
-                | {"accuracy_default": default["accuracy_after"], "gain_default": default["gain"]}
-                | {"n_changed_tuned": tuned["n_changed"], "n_unconfident_tuned": tuned["n_unconfident"]}
-            )
-        variants[variant] = {
-            "chosen": {"tau": chosen.tau, "alpha": chosen.alpha, "iterations": chosen.iterations},
-            "tune_accuracy": float(scores[best].mean()),
-            "tune_accuracy_before": float(
-                np.mean([(p[tune].argmax(1) == labels[tune]).mean() for _, p in mine])
-            ),
-            "grid": [
-                {"tau": s.tau, "alpha": s.alpha, "iterations": s.iterations, "tune_accuracy": float(m)}
-                for s, m in zip(grid, scores.mean(axis=1))
-            ],
-            "runs": rows,
-        }
-    return {
-        "split": {"n_tune": len(tune), "n_report": len(report)},
-        "base": base.as_dict(),
-        "variants": variants,
     }
