@@ -17,7 +17,7 @@ min_version("9.0")
 # The workflow's own helpers: the code a job runs (code_of) and the settings a step reads (step_settings).
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "lib"))
 from code_deps import code_of
-from step_settings import step_settings
+from step_settings import settings_file, step_settings
 
 # A YAML syntax error is named with its line before Snakemake's own, vaguer, message.
 try:

@@ -4,7 +4,6 @@ gets only what it reads, and a claims or sweep setting that names no apply setti
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 import yaml
@@ -25,7 +24,7 @@ CONFIGS = {"apply": CanConfig, "sweep": SweepConfig, "claims": ClaimsConfig}
 @pytest.mark.parametrize("config", [PARAMS, TINY], ids=["params", "tiny"])
 @pytest.mark.parametrize("step", plan.STEPS)
 def test_every_steps_settings_build_its_config(config, step):
-    built = build(CONFIGS[step], json.loads(plan.step_settings(config, step)), f"can.{step}")
+    built = build(CONFIGS[step], plan.step_block(config, step), f"can.{step}")
     if step == "sweep":
         assert built.base.name == config["can"]["sweep"]["setting"]
         assert list(built.settings) == [built.setting]  # only the setting it tunes around
@@ -38,7 +37,7 @@ def test_a_number_reaches_only_the_steps_that_read_it():
     def changed(edit) -> set[str]:
         other = copy.deepcopy(PARAMS)
         edit(other["can"])
-        return {s for s in plan.STEPS if plan.step_settings(other, s) != plan.step_settings(PARAMS, s)}
+        return {s for s in plan.STEPS if plan.step_block(other, s) != plan.step_block(PARAMS, s)}
 
     assert changed(lambda can: can["apply"]["settings"]["official"].update(tau=0.8)) == {"apply"}
     assert changed(lambda can: can["apply"]["settings"]["post"].update(tau=0.8)) == {"apply", "sweep"}
@@ -55,4 +54,4 @@ def test_a_setting_name_that_is_not_an_apply_setting_stops_the_planning(step):
         with pytest.raises(
             ValueError, match=rf"can\.{step}\.setting': 'postt' is not one of can\.apply\.settings"
         ):
-            plan.step_settings(config, planned)
+            plan.step_block(config, planned)

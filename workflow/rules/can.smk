@@ -10,6 +10,13 @@ import kexue_repro.can.plan as can_plan
 import kexue_repro.clue.plan as clue_plan
 
 CAN = "results/can"
+try:  # a setting named in can.sweep or can.claims must exist: one line before any job
+    CAN_SETTINGS = {
+        step: settings_file(f"can/{step}", can_plan.step_block(config, step))
+        for step in can_plan.STEPS
+    }
+except ValueError as err:
+    sys.exit(str(err))
 CLUE_RUNS_DIR = "results/clue/runs"
 CAN_CLUE_TASKS = clue_plan.run_tasks(config)
 CAN_CLUE_VARIANTS = clue_plan.variants(config)
@@ -33,6 +40,7 @@ CAN_TASK_RUNS = {
 
 rule can_apply:
     input:
+        settings=CAN_SETTINGS["apply"],
         train=lambda wildcards: clue_plan.task_file(wildcards.task, "train.jsonl"),
         dev=lambda wildcards: clue_plan.task_file(wildcards.task, "dev.jsonl"),
         meta=lambda wildcards: clue_plan.task_file(wildcards.task, "meta.json"),
@@ -54,10 +62,8 @@ rule can_apply:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        settings=can_plan.step_settings(config, "apply"),
     shell:
-        "python -m kexue_repro.can.apply --settings {params.settings:q} --task {wildcards.task}"
+        "python -m kexue_repro.can.apply --settings {input.settings} --task {wildcards.task}"
         " --variant {wildcards.variant} --seed {wildcards.seed} --probs {input.probs}"
         " --run-record {input.run} --train {input.train} --dev {input.dev} --meta {input.meta}"
         " --out {output} > {log} 2>&1"
@@ -67,6 +73,7 @@ rule can_sweep:
     # One job per task: the halves of dev are the task's, and each variant's setting is chosen on the
     # tuning half of all its seeds, then reported per seed on the other half.
     input:
+        settings=CAN_SETTINGS["sweep"],
         train=lambda wildcards: clue_plan.task_file(wildcards.task, "train.jsonl"),
         dev=lambda wildcards: clue_plan.task_file(wildcards.task, "dev.jsonl"),
         meta=lambda wildcards: clue_plan.task_file(wildcards.task, "meta.json"),
@@ -86,18 +93,18 @@ rule can_sweep:
         mem_mb=4000,
         runtime=30,
     params:
-        settings=can_plan.step_settings(config, "sweep"),
         probs=lambda wildcards: " ".join(
             f"--probs {v} {s} {p}" for v, s, p in CAN_TASK_RUNS[wildcards.task]
         ),
     shell:
-        "python -m kexue_repro.can.sweep --settings {params.settings:q} --task {wildcards.task}"
+        "python -m kexue_repro.can.sweep --settings {input.settings} --task {wildcards.task}"
         " --train {input.train} --dev {input.dev} --meta {input.meta} {params.probs}"
         " --out {output} > {log} 2>&1"
 
 
 rule can_claims:
     input:
+        settings=CAN_SETTINGS["claims"],
         applied=expand(f"{CAN}/apply/{{run}}.json", run=CAN_RUNS),
         sweeps=expand(f"{CAN}/sweep/{{task}}.json", task=CAN_CLUE_TASKS),
         anchors="data/anchors/can.csv",
@@ -129,13 +136,12 @@ rule can_claims:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=can_plan.step_settings(config, "claims"),
         provenance=provenance_options(config, "can"),
         scale=config["scale"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.gains_plot),
     shell:
-        "python -m kexue_repro.can.claims --settings {params.settings:q} --applied {input.applied}"
+        "python -m kexue_repro.can.claims --settings {input.settings} --applied {input.applied}"
         " --sweeps {input.sweeps} --anchors {input.anchors} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"

@@ -1,5 +1,5 @@
 """What the CAN rules (workflow/rules/can.smk) hand each job: its step's settings, from the ``can`` block of
-params.yaml, as one JSON value for ``--settings``.
+params.yaml (written to the job's settings file by workflow/lib/step_settings.py).
 
 - apply reads ``can.apply``: the named settings (each applied to every run) and how a run's probabilities are
   read;
@@ -13,7 +13,6 @@ while the workflow is planned, before any job runs (the jobs check again).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 STEPS = ("apply", "sweep", "claims")
@@ -40,9 +39,3 @@ def step_block(config: dict[str, Any], step: str) -> dict[str, Any]:
     # can.apply with its named settings narrowed to the sweep's, then can.sweep
     apply = can["apply"]
     return apply | {"settings": {names["sweep"]: apply["settings"][names["sweep"]]}} | can["sweep"]
-
-
-def step_settings(config: dict[str, Any], step: str) -> str:
-    """The step's settings as canonical JSON, for a rule's params and the job's ``--settings`` (the form of
-    workflow/lib/step_settings.py)."""
-    return json.dumps(step_block(config, step), sort_keys=True, separators=(",", ":"))
