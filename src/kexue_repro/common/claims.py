@@ -95,8 +95,9 @@ def claim(function: Callable[..., ClaimsOf]) -> Callable[..., ClaimsOf]:
     a function named after nothing it states, is a bug: ValueError.
     """
     source = Path(function.__code__.co_filename).parts  # __module__ is "__main__" under python -m
-    package = len(source) - 1 - source[::-1].index("kexue_repro")
-    code = f"src/{'/'.join(source[package:])}:{function.__name__}"
+    if "kexue_repro" in source:
+        source = ("src", *source[len(source) - 1 - source[::-1].index("kexue_repro") :])
+    code = f"{'/'.join(source[-3:] if source[0] != 'src' else source)}:{function.__name__}"
     name = re.compile(rf"(^|_){re.escape(function.__name__)}(_|$)")
 
     def stamp(one: Claim) -> Claim:
