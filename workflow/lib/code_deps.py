@@ -90,12 +90,21 @@ def entry(module: str) -> str:
     return module
 
 
-def code_of(*modules: str) -> list[str]:
-    """The source files (paths relative to the repository, sorted) of what ``python -m <module>`` may
-    import, for each of ``modules``."""
-    files = {module_file(m) for module in modules for m in module_closure(entry(module))}
+def files_of(modules: set[str]) -> list[str]:
+    """The source files of ``modules`` and the data beside them, relative to the repository, sorted."""
+    files = {module_file(m) for m in modules}
     files |= {data for f in set(files) for data in package_data(f.parent)}
     return sorted(str(f.relative_to(REPO)) for f in files)
+
+
+def code_of(*modules: str) -> list[str]:
+    """The source files of what ``python -m <module>`` may import, for each of ``modules``."""
+    return files_of({m for module in modules for m in module_closure(entry(module))})
+
+
+def imported_code(*modules: str) -> list[str]:
+    """The source files of what importing ``modules`` (not running them) may import."""
+    return files_of({m for module in modules for m in module_closure(module)})
 
 
 if __name__ == "__main__":

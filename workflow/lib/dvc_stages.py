@@ -16,11 +16,13 @@ import re
 import sys
 from pathlib import Path
 
-from code_deps import REPO, code_of
+from code_deps import REPO, code_of, imported_code, module_file
 
 DVC_YAML = REPO / "dvc.yaml"
 RUNS = re.compile(r"python -m (kexue_repro[\w.]*)")
-IMPORTS = re.compile(r"^\s*(?:from|import)\s+(kexue_repro[\w.]*)", re.MULTILINE)
+IMPORTS = re.compile(
+    r"^\s*(?:from\s+(kexue_repro[\w.]*)\s+import\s+([\w, ]+)|import\s+(kexue_repro[\w.]*))", re.MULTILINE
+)
 LIB_IMPORTS = re.compile(r"^\s*from\s+(\w+)\s+import", re.MULTILINE)
 
 
@@ -28,10 +30,25 @@ def rules_file(stage: str) -> Path:
     return REPO / "workflow" / "rules" / f"{stage}.smk"
 
 
-def modules_of(snakefile: Path) -> set[str]:
-    """The package modules a Snakemake file runs (``python -m``) or imports (to plan its jobs)."""
-    text = snakefile.read_text(encoding="utf-8")
-    return set(RUNS.findall(text)) | set(IMPORTS.findall(text))
+def runs_of(snakefile: Path) -> set[str]:
+    """The package modules a Snakemake file's jobs run (``python -m``)."""
+    return set(RUNS.findall(snakefile.read_text(encoding="utf-8")))
+
+
+def imports_of(snakefile: Path) -> set[str]:
+    """The package modules a Snakemake file imports to plan its jobs (``from X import y``: X, and X.y if
+    that is a module)."""
+    found = set()
+    for base, names, module in IMPORTS.findall(snakefile.read_text(encoding="utf-8")):
+        if module:
+            found.add(module)
+            continue
+        found.add(base)
+        for name in names.split(","):
+            submodule = f"{base}.{name.split(' as ')[0].strip()}"
+            if module_file(submodule) is not None:
+                found.add(submodule)
+    return found
 
 
 def workflow_files(stage: str) -> list[str]:
@@ -49,7 +66,9 @@ def workflow_code() -> list[str]:
 
 
 def stage_code(stage: str) -> list[str]:
-    return code_of(*sorted(modules_of(rules_file(stage)) | modules_of(REPO / "Snakefile")))
+    """The code of every job of the stage, and what its rules and the Snakefile import to plan them."""
+    planning = imports_of(rules_file(stage)) | imports_of(REPO / "Snakefile")
+    return sorted(set(code_of(*runs_of(rules_file(stage)))) | set(imported_code(*planning)))
 
 
 def derived(path: str) -> bool:
