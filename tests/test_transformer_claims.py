@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from kexue_repro.common.claims import read_claims
-from kexue_repro.transformer.__main__ import main
-from kexue_repro.transformer.claims import anchor_row
+from kexue_repro.transformer.claims import anchor_row, main
 
 H1 = 2.9  # the fabricated corpus' unigram entropy
 PROFILES = {  # grad_rel from the bottom layer to the top, per norm and initialiser (before seed jitter)
@@ -45,6 +45,13 @@ def gradflow_record(profiles: dict) -> dict:
         "seq_len": 8,
     }
     return {"configuration": configuration | {"batch_size": 2, "mask_prob": 0.15}, "rows": rows}
+
+
+SETTINGS = {  # the transformer.claims block
+    "confidence": 0.95, "std_rel_tol": 0.005, "flat_min": 0.8, "flat_max": 1.25, "vanish_threshold": 0.7,
+    "explode_ratio": 10, "stall_margin": 0.25, "identity_tol": 1e-12, "mc_z": 5, "sweep_head": "dense_ln",
+    "last_ln": {"lr": 0.001, "warmup_steps": 40},
+}  # fmt: skip
 
 
 def run_record(
@@ -83,14 +90,22 @@ def fabricate(tmp_path: Path, post_high_no_warmup: list[float], profiles: dict =
            "exact_max_abs_gap": 0.54,
            "monte_carlo": [{"samples": 1000, "max_abs_gap": 0.53, "mean_abs_gap": 0.08, "max_z": 38.0,
                             "max_std_error": 0.014, "max_abs_to_exact": 0.02}]}  # fmt: skip
-    argv = ["claims", "--gradflow", write(tmp_path / "gradflow.json", gradflow_record(profiles))]
+    argv = [
+        "--settings",
+        json.dumps(SETTINGS),
+        "--gradflow",
+        write(tmp_path / "gradflow.json", gradflow_record(profiles)),
+    ]
     argv += ["--init-std", write(tmp_path / "std.json", init_std), "--runs", *run_paths]
     argv += ["--mae", write(tmp_path / "mae.json", mae), "--anchors", "data/anchors/transformer.csv"]
-    argv += ["--confidence", "0.95", "--std-rel-tol", "0.005", "--flat-min", "0.8", "--flat-max", "1.25"]
-    argv += ["--vanish-threshold", "0.7", "--explode-ratio", "10", "--stall-margin", "0.25"]
-    argv += ["--sweep-head", "dense_ln", "--last-ln-lr", "0.001", "--last-ln-warmup", "40"]
-    argv += ["--identity-tol", "1e-12", "--mc-z", "5", "--tables-dir", str(tmp_path / "tables")]
-    argv += ["--plots-dir", str(tmp_path / "plots"), "--scale", "smoke"]
+    argv += [
+        "--tables-dir",
+        str(tmp_path / "tables"),
+        "--plots-dir",
+        str(tmp_path / "plots"),
+        "--scale",
+        "smoke",
+    ]
     return argv + [
         "--claims-out",
         str(tmp_path / "claims.json"),
@@ -113,6 +128,13 @@ def test_claims_reproduced_from_numbers_that_show_them(tmp_path):
     anchors = pd.read_csv("data/anchors/transformer.csv")
     assert anchor_row(anchors, "gradflow", "min_rel_grad_norm", "L48_d256")["value"] == 0.10
     assert claims["a.init_std.tf_truncated"]["anchor"] == 0.0175925
+    assert claims["d.post_ln_std_0.1_explodes.tiny"]["code"] == (
+        "src/kexue_repro/transformer/claims.py:post_ln_std_0_1_explodes"
+    )
+    for claim_id, row in claims.items():  # one function per claim id, named after it
+        path, function = row["code"].split(":")
+        assert path == "src/kexue_repro/transformer/claims.py"
+        assert function in re.sub(r"[^a-z0-9]+", "_", claim_id), claim_id
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert all(isinstance(v, (int, float)) for v in metrics.values())
     for name in ("gradflow_tiny", "mlm_curves", "last_ln_gamma", "mae_gap"):
@@ -143,4 +165,12 @@ def test_duplicate_runs_are_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "two runs" in err and "\n" not in err
     with pytest.raises(SystemExit):
-        main(["claims", "--runs", first_run])
+        main(["--runs", first_run])
+
+
+def test_a_truncated_record_is_a_one_line_error_naming_it(tmp_path, capsys):
+    argv = fabricate(tmp_path, post_high_no_warmup=[2.9, 2.95, 2.88])
+    (tmp_path / "mae.json").write_text('{"n": 8, "keep')
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {tmp_path / 'mae.json'}: not a JSON record") and "\n" not in err

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from kexue_repro.transformer.__main__ import main
+from kexue_repro.transformer import gradflow, init_std
 from kexue_repro.transformer.gradflow import init_batch, measure, residual_path_weights
 from kexue_repro.transformer.model import ModelConfig, build_model
 
@@ -43,47 +43,38 @@ def test_residual_path_weights():
     assert residual_path_weights([1.0, 3.0], [1.0, 1.0], post=False) == [1.0, 1.0]
 
 
+SETTINGS = {  # a transformer.gradflow block at a tiny size; a job reads only its own configuration
+    "configurations": {"small": {"depth": 3, "width": 16, "heads": 2, "ffn": 32}, "other": {"depth": 1}},
+    "norms": ["post", "pre"], "inits": ["hf_normal", "xavier"], "vocab": 30, "mask_prob": 0.15, "head": "plain",
+    "output": "untied", "seeds": [0, 1], "seq_len": 8, "batch_size": 2,
+}  # fmt: skip
+
+
+def run_gradflow(tmp_path, configuration: str) -> int:
+    argv = ["--settings", json.dumps(SETTINGS), "--configuration", configuration, "--threads", "1"]
+    return gradflow.main([*argv, "--device", "cpu", "--out", str(tmp_path / "gradflow.json")])
+
+
 def test_gradflow_cli_writes_every_norm_init_seed(tmp_path):
-    out = tmp_path / "gradflow.json"
-    argv = [
-        "gradflow",
-        "--name",
-        "small",
-        "--depth",
-        "3",
-        "--width",
-        "16",
-        "--heads",
-        "2",
-        "--ffn",
-        "32",
-        "--head",
-        "plain",
-    ]
-    argv += [
-        "--output",
-        "untied",
-        "--vocab",
-        "30",
-        "--seq-len",
-        "8",
-        "--batch-size",
-        "2",
-        "--mask-prob",
-        "0.15",
-    ]
-    argv += ["--norms", "post", "pre", "--inits", "hf_normal", "xavier", "--seeds", "0", "1"]
-    assert main([*argv, "--threads", "1", "--device", "cpu", "--out", str(out)]) == 0
-    record = json.loads(out.read_text())
+    assert run_gradflow(tmp_path, "small") == 0
+    record = json.loads((tmp_path / "gradflow.json").read_text())
     assert record["configuration"]["name"] == "small" and record["configuration"]["depth"] == 3
+    assert record["configuration"]["output"] == "untied" and record["configuration"]["seq_len"] == 8
     assert len(record["rows"]) == 8
     keys = {(r["norm"], r["init"], r["seed"]) for r in record["rows"]}
     assert len(keys) == 8 and all(len(r["grad_rel"]) == 3 for r in record["rows"])
 
 
+def test_gradflow_cli_names_a_configuration_it_does_not_have(tmp_path, capsys):
+    assert run_gradflow(tmp_path, "missing") == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: transformer.gradflow: no configuration 'missing' in the settings"
+
+
 def test_init_std_cli(tmp_path):
     out = tmp_path / "std.json"
-    assert main(["init-std", "--width", "256", "--matrices", "2", "--seed", "0", "--out", str(out)]) == 0
+    settings = json.dumps({"width": 256, "matrices": 2, "seed": 0})
+    assert init_std.main(["--settings", settings, "--out", str(out)]) == 0
     rows = {r["init"]: r for r in json.loads(out.read_text())["rows"]}
     assert rows["tf_truncated"]["std"] == pytest.approx(0.0175925, rel=0.01)
     assert (

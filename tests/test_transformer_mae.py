@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from kexue_repro.transformer.__main__ import main
 from kexue_repro.transformer.mae import (
     draw_masks,
     exact_mean,
     identity_error,
     mae_identity,
+    main,
     monte_carlo,
     random_attention,
     renormalise,
@@ -59,8 +59,8 @@ def test_uniform_attention_is_a_fixed_point():
 
 def test_mae_cli(tmp_path):
     out = tmp_path / "mae.json"
-    argv = ["mae", "--n", "5", "--keep-prob", "0.25", "--logit-std", "2", "--samples", "100", "1000"]
-    assert main([*argv, "--seed", "0", "--out", str(out)]) == 0
+    settings = {"n": 5, "keep_prob": 0.25, "logit_std": 2, "samples": [100, 1000], "seed": 0}
+    assert main(["--settings", json.dumps(settings), "--out", str(out)]) == 0
     record = json.loads(out.read_text())
     assert record["identity_max_abs_error"] < 1e-15 and record["exact_max_abs_gap"] > 0.01
     assert [row["samples"] for row in record["monte_carlo"]] == [100, 1000]

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from kexue_repro.transformer.__main__ import main
+from kexue_repro.common.settings import build
 from kexue_repro.transformer.data import mask_batch, topic_corpus
 from kexue_repro.transformer.evaluate import DIVERGED, LEARNED, STUCK, run_status
-from kexue_repro.transformer.model import ModelConfig
-from kexue_repro.transformer.train import TrainConfig, lr_factor, train
+from kexue_repro.transformer.train import TrainConfig, lr_factor, main, train
 
 
 def test_topic_corpus_levels_and_samples():
@@ -53,92 +52,65 @@ def test_run_status_rejects_a_negative_margin():
         run_status([1.0], 2.0, 1.0, 2.9, -0.1)
 
 
-def tiny_config(steps: int) -> TrainConfig:
-    model = ModelConfig(vocab=17, seq_len=8, depth=2, width=16, heads=2, ffn=32, norm="post", init="tf_truncated",
-                        head="plain", tied=True, dropout=0.1)  # fmt: skip
-    return TrainConfig(model=model, corpus_vocab=16, corpus_topics=4, corpus_support=3, corpus_seed=0,
-                       mask_prob=0.15, batch_size=4, steps=steps, lr=1e-3, warmup_steps=2, eval_batches=2, seed=1,
-                       device_type="cpu")  # fmt: skip
+SETTINGS = {  # a transformer.mlm block at a tiny size
+    "corpus": {"vocab": 16, "topics": 4, "support": 3, "seed": 0},
+    "depth": 2, "width": 16, "heads": 2, "ffn": 32, "init": "tf_truncated", "output": "tied", "dropout": 0.1,
+    "mask_prob": 0.15, "batch_size": 4, "seq_len": 8, "eval_batches": 2, "checkpoint_every": 100, "steps": 6,
+}  # fmt: skip
 
 
-def test_a_run_resumed_from_its_checkpoint_ends_where_an_unbroken_run_ends(tmp_path):
+def tiny_config(**changes) -> TrainConfig:
+    run = {"norm": "post", "head": "plain", "lr": 1e-3, "warmup_steps": 2, "seed": 1, "device_type": "cpu"}
+    return build(TrainConfig, SETTINGS | changes, "transformer.mlm", **run)
+
+
+def test_settings_become_the_run_config():
+    config = tiny_config()
+    assert config.model.vocab == 17 and config.model.tied and config.model.dropout == 0.1
+    assert config.model.norm == "post" and config.model.head == "plain" and config.corpus.topics == 4
+    with pytest.raises(ValueError, match="unknown setting 'lrs'"):
+        tiny_config(lrs=[1e-3])
+    with pytest.raises(ValueError, match="output"):
+        tiny_config(output="shared")
+
+
+def test_a_run_resumed_from_its_checkpoint_ends_where_an_unbroken_run_ends(tmp_path, capsys):
     checkpoint = tmp_path / "ckpt.pt"
-    _, straight = train(tiny_config(6), torch.device("cpu"), tmp_path / "none.pt", checkpoint_every=100)
-    train(
-        tiny_config(6), torch.device("cpu"), checkpoint, checkpoint_every=4
-    )  # leaves the state after step 4
+    _, straight = train(tiny_config(), torch.device("cpu"), tmp_path / "none.pt")
+    train(tiny_config(checkpoint_every=4), torch.device("cpu"), checkpoint)  # leaves the state after step 4
     assert checkpoint.is_file()
-    _, resumed = train(tiny_config(6), torch.device("cpu"), checkpoint, checkpoint_every=4)
+    # how often a run saves is no part of its identity: the checkpoint resumes under another checkpoint_every
+    _, resumed = train(tiny_config(checkpoint_every=5), torch.device("cpu"), checkpoint)
+    assert f"resuming from {checkpoint}: curve 4" in capsys.readouterr().err
     assert resumed["curve"] == straight["curve"] and resumed["final_loss"] == straight["final_loss"]
     assert resumed["ln_mean_abs_gamma"] == straight["ln_mean_abs_gamma"]
+    assert resumed["seconds_per_step"] > 0
+
+
+def argv(tmp_path, settings: dict, norm: str = "pre", head: str = "dense_ln") -> list[str]:
+    run = ["--norm", norm, "--head", head, "--lr", "1e-3", "--warmup-steps", "0", "--seed", "0"]
+    return ["--settings", json.dumps(settings), *run, "--threads", "1", "--device", "cpu"] + [
+        "--checkpoint",
+        str(tmp_path / "ckpt.pt"),
+        "--out",
+        str(tmp_path / "run.json"),
+    ]
 
 
 def test_mlm_cli_writes_a_run_record(tmp_path):
-    out, checkpoint = tmp_path / "run.json", tmp_path / "ckpt.pt"
-    argv = [
-        "mlm",
-        "--norm",
-        "pre",
-        "--head",
-        "dense_ln",
-        "--output",
-        "tied",
-        "--init",
-        "hf_normal",
-        "--depth",
-        "2",
-    ]
-    argv += ["--width", "16", "--heads", "2", "--ffn", "32", "--dropout", "0", "--corpus-vocab", "16"]
-    argv += ["--corpus-topics", "4", "--corpus-support", "3", "--corpus-seed", "0", "--mask-prob", "0.15"]
-    argv += ["--seq-len", "8", "--batch-size", "4", "--steps", "5", "--lr", "1e-3", "--warmup-steps", "0"]
-    argv += [
-        "--eval-batches",
-        "2",
-        "--seed",
-        "0",
-        "--checkpoint-every",
-        "2",
-        "--threads",
-        "1",
-        "--device",
-        "cpu",
-    ]
-    assert main([*argv, "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
-    record = json.loads(out.read_text())
+    settings = SETTINGS | {"init": "hf_normal", "dropout": 0.0, "steps": 5, "checkpoint_every": 2}
+    assert main(argv(tmp_path, settings)) == 0
+    record = json.loads((tmp_path / "run.json").read_text())
     assert len(record["curve"]) == 5 and record["norm"] == "pre" and record["lr"] == 1e-3
+    assert record["config"]["corpus"]["vocab"] == 16 and record["config"]["head"] == "dense_ln"
     assert [name for name in record["ln_names"]][-1] == "final_norm" and record["head_ln_mean_abs_gamma"] > 0
-    assert record["unigram_entropy"] > record["topic_entropy"] and not checkpoint.exists()
+    assert record["unigram_entropy"] > record["topic_entropy"] and not (tmp_path / "ckpt.pt").exists()
 
 
 def test_mlm_cli_errors_are_one_line(tmp_path, capsys):
-    argv = [
-        "mlm",
-        "--norm",
-        "post",
-        "--head",
-        "plain",
-        "--output",
-        "tied",
-        "--init",
-        "xavier",
-        "--depth",
-        "1",
-    ]
-    argv += ["--width", "15", "--heads", "2", "--ffn", "8", "--dropout", "0", "--corpus-vocab", "8"]
-    argv += ["--corpus-topics", "2", "--corpus-support", "2", "--corpus-seed", "0", "--mask-prob", "0.15"]
-    argv += ["--seq-len", "4", "--batch-size", "2", "--steps", "2", "--lr", "1e-3", "--warmup-steps", "0"]
-    argv += [
-        "--eval-batches",
-        "1",
-        "--seed",
-        "0",
-        "--checkpoint-every",
-        "1",
-        "--threads",
-        "1",
-        "--device",
-        "cpu",
-    ]
-    assert main([*argv, "--checkpoint", str(tmp_path / "c.pt"), "--out", str(tmp_path / "r.json")]) == 1
+    settings = SETTINGS | {"width": 15, "init": "xavier", "steps": 2}
+    assert main(argv(tmp_path, settings, norm="post", head="plain")) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "multiple of heads" in err and "\n" not in err
+    assert main(argv(tmp_path, {k: v for k, v in SETTINGS.items() if k != "steps"})) == 1
+    assert "transformer.mlm: missing setting 'steps'" in capsys.readouterr().err

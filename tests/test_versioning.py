@@ -100,7 +100,7 @@ def test_provenance_names_commit_parameters_seeds_and_versions(pipeline):
         assert record["params_sha256"] == params_sha256(params[study])
         assert record["packages"]["torch"].startswith("2.13.0") and record["device"]["resolved"] == "cpu"
     seeds = json.loads((pipeline.first / "results/transformer/provenance.json").read_text())["seeds"]
-    assert seeds["scales.smoke.mlm.seeds"] == params["transformer"]["scales"]["smoke"]["mlm"]["seeds"]
+    assert seeds["scales.smoke.runs.seeds"] == params["transformer"]["scales"]["smoke"]["runs"]["seeds"]
 
 
 def test_two_runs_from_clean_write_identical_metrics(pipeline, outputs):

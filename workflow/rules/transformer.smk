@@ -1,40 +1,25 @@
 # Study 8747: why BERT initialises with std 0.02 (gradient flow of Post-LN / Pre-LN at initialisation,
 # warmup and the stall of Post-LN, the last LayerNorm's gamma), and the MAE identity of study 8770.
+# Each job runs one module of kexue_repro.transformer with its step's settings (params.yaml
+# transformer.<step>); kexue_repro.transformer.plan names the jobs.
+
+from step_settings import step_block
+
+import kexue_repro.transformer.plan as tf_plan
 
 TF = "results/transformer"
-TF_CFG = config["transformer"]
-TF_SCALE = TF_CFG["scales"][config["scale"]]
-TF_SHAPES = {shape["name"]: shape for shape in TF_CFG["gradflow"]["configurations"]}
-TF_MLM = TF_SCALE["mlm"]
-# The warmup sweep (head of params mlm.head), and the Post-LN runs of the LayerNorm-gamma claim with and
-# without BERT's extra Dense+LN in the head; runs whose settings coincide are shared.
-TF_RUNS = sorted(
-    set(
-        expand(
-            "{norm}_{head}_lr{lr}_w{warmup}_seed{seed}",
-            norm=TF_CFG["norms"],
-            head=TF_CFG["mlm"]["head"],
-            lr=TF_MLM["lrs"],
-            warmup=TF_MLM["warmup_steps"],
-            seed=TF_MLM["seeds"],
-        )
-        + expand(
-            "post_{head}_lr{lr}_w{warmup}_seed{seed}",
-            head=["dense_ln", "plain"],
-            lr=TF_SCALE["last_ln"]["lr"],
-            warmup=TF_SCALE["last_ln"]["warmup_steps"],
-            seed=TF_MLM["seeds"],
-        )
-    )
+TF_SCALE = config["transformer"]["scales"][config["scale"]]
+TF_GRADFLOW = step_block(config, "transformer", "gradflow")
+TF_CONFIGURATIONS = tf_plan.configurations(TF_GRADFLOW)
+TF_RUNS = tf_plan.run_names(
+    step_block(config, "transformer", "runs"),
+    step_block(config, "transformer", "claims"),
 )
 
 
 rule transformer_gradflow:
     input:
-        code=[
-            "src/kexue_repro/transformer/model.py",
-            "src/kexue_repro/transformer/gradflow.py",
-        ],
+        code=code_of("kexue_repro.transformer.gradflow"),
     output:
         f"{TF}/evals/gradflow_{{configuration}}.json",
     log:
@@ -42,7 +27,7 @@ rule transformer_gradflow:
     benchmark:
         "results/benchmarks/transformer/gradflow_{configuration}.tsv"
     wildcard_constraints:
-        configuration="|".join(TF_SHAPES),
+        configuration="|".join(TF_CONFIGURATIONS),
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
@@ -51,26 +36,19 @@ rule transformer_gradflow:
         runtime=TF_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        shape=lambda wildcards: TF_SHAPES[wildcards.configuration],
-        cfg=TF_CFG["gradflow"],
-        size=TF_SCALE["gradflow"],
-        norms=" ".join(TF_CFG["norms"]),
-        inits=" ".join(TF_CFG["inits"]),
-        seeds=" ".join(map(str, TF_SCALE["gradflow"]["seeds"])),
+        settings=lambda wildcards: tf_plan.gradflow_settings(
+            TF_GRADFLOW, wildcards.configuration
+        ),
         device=config["device"],
     shell:
-        "python -m kexue_repro.transformer gradflow --name {wildcards.configuration}"
-        " --depth {params.shape[depth]}"
-        " --width {params.shape[width]} --heads {params.shape[heads]} --ffn {params.shape[ffn]}"
-        " --head {params.cfg[head]} --output {params.cfg[output]} --vocab {params.cfg[vocab]}"
-        " --seq-len {params.size[seq_len]} --batch-size {params.size[batch_size]}"
-        " --mask-prob {params.cfg[mask_prob]} --norms {params.norms} --inits {params.inits}"
-        " --seeds {params.seeds} --threads {threads} --device {params.device} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.transformer.gradflow --settings {params.settings:q}"
+        " --configuration {wildcards.configuration} --threads {threads} --device {params.device}"
+        " --out {output} > {log} 2>&1"
 
 
 rule transformer_init_std:
     input:
-        code="src/kexue_repro/transformer/model.py",
+        code=code_of("kexue_repro.transformer.init_std"),
     output:
         f"{TF}/evals/init_std.json",
     log:
@@ -84,19 +62,14 @@ rule transformer_init_std:
         mem_mb=2000,
         runtime=5,
     params:
-        cfg=TF_CFG["init_std"],
+        settings=step_settings(config, "transformer", "init_std"),
     shell:
-        "python -m kexue_repro.transformer init-std --width {params.cfg[width]}"
-        " --matrices {params.cfg[matrices]} --seed {params.cfg[seed]} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.transformer.init_std --settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule transformer_mlm:
     input:
-        code=[
-            "src/kexue_repro/transformer/model.py",
-            "src/kexue_repro/transformer/data.py",
-            "src/kexue_repro/transformer/train.py",
-        ],
+        code=code_of("kexue_repro.transformer.train"),
     output:
         f"{TF}/runs/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.json",
     log:
@@ -117,28 +90,19 @@ rule transformer_mlm:
         runtime=TF_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        net=TF_CFG["mlm"],
-        corpus=TF_CFG["corpus"],
-        size=TF_MLM,
+        settings=step_settings(config, "transformer", "mlm"),
         checkpoint=f"{TF}/checkpoints/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.pt",
         device=config["device"],
     shell:
-        "python -m kexue_repro.transformer mlm --norm {wildcards.norm} --head {wildcards.head}"
-        " --output {params.net[output]} --init {params.net[init]} --depth {params.net[depth]}"
-        " --width {params.net[width]} --heads {params.net[heads]} --ffn {params.net[ffn]}"
-        " --dropout {params.net[dropout]} --corpus-vocab {params.corpus[vocab]}"
-        " --corpus-topics {params.corpus[topics]} --corpus-support {params.corpus[support]}"
-        " --corpus-seed {params.corpus[seed]} --mask-prob {params.net[mask_prob]}"
-        " --seq-len {params.size[seq_len]} --batch-size {params.size[batch_size]}"
-        " --steps {params.size[steps]} --lr {wildcards.lr} --warmup-steps {wildcards.warmup}"
-        " --eval-batches {params.size[eval_batches]} --seed {wildcards.seed}"
-        " --checkpoint-every {params.net[checkpoint_every]} --threads {threads}"
-        " --device {params.device} --checkpoint {params.checkpoint} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.transformer.train --settings {params.settings:q}"
+        " --norm {wildcards.norm} --head {wildcards.head} --lr {wildcards.lr} --warmup-steps {wildcards.warmup}"
+        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
+        " --checkpoint {params.checkpoint} --out {output} > {log} 2>&1"
 
 
 rule transformer_mae:
     input:
-        code="src/kexue_repro/transformer/mae.py",
+        code=code_of("kexue_repro.transformer.mae"),
     output:
         f"{TF}/evals/mae.json",
     log:
@@ -152,23 +116,22 @@ rule transformer_mae:
         mem_mb=1000,
         runtime=5,
     params:
-        cfg=TF_CFG["mae"],
-        samples=" ".join(map(str, TF_CFG["mae"]["samples"])),
+        settings=step_settings(config, "transformer", "mae"),
     shell:
-        "python -m kexue_repro.transformer mae --n {params.cfg[n]} --keep-prob {params.cfg[keep_prob]}"
-        " --logit-std {params.cfg[logit_std]} --samples {params.samples} --seed {params.cfg[seed]}"
-        " --out {output} > {log} 2>&1"
+        "python -m kexue_repro.transformer.mae --settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule transformer_claims:
     input:
         gradflow=expand(
-            f"{TF}/evals/gradflow_{{configuration}}.json", configuration=TF_SHAPES
+            f"{TF}/evals/gradflow_{{configuration}}.json",
+            configuration=TF_CONFIGURATIONS,
         ),
         init_std=rules.transformer_init_std.output[0],
         runs=expand(f"{TF}/runs/{{run}}.json", run=TF_RUNS),
         mae=rules.transformer_mae.output[0],
         anchors="data/anchors/transformer.csv",
+        code=code_of("kexue_repro.transformer.claims"),
     output:
         tables=multiext(
             f"{TF}/tables/",
@@ -185,7 +148,7 @@ rule transformer_claims:
                 caption="../report/transformer_gradflow.rst",
                 category="8747 BERT init",
             )
-            for configuration in TF_SHAPES
+            for configuration in TF_CONFIGURATIONS
         ],
         curves_plot=report(
             f"{TF}/plots/mlm_curves.png",
@@ -215,22 +178,14 @@ rule transformer_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=step_settings(config, "transformer", "claims"),
         provenance=provenance_options(config, "transformer"),
-        cfg=TF_CFG["claims"],
-        head=TF_CFG["mlm"]["head"],
-        last_ln=TF_SCALE["last_ln"],
         scale=config["scale"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.curves_plot),
     shell:
-        "python -m kexue_repro.transformer claims --gradflow {input.gradflow} --init-std {input.init_std}"
-        " --runs {input.runs} --mae {input.mae} --anchors {input.anchors}"
-        " --confidence {params.cfg[confidence]} --std-rel-tol {params.cfg[std_rel_tol]}"
-        " --flat-min {params.cfg[flat_min]} --flat-max {params.cfg[flat_max]}"
-        " --vanish-threshold {params.cfg[vanish_threshold]} --explode-ratio {params.cfg[explode_ratio]}"
-        " --stall-margin {params.cfg[stall_margin]} --sweep-head {params.head}"
-        " --last-ln-lr {params.last_ln[lr]} --last-ln-warmup {params.last_ln[warmup_steps]}"
-        " --identity-tol {params.cfg[identity_tol]} --mc-z {params.cfg[mc_z]}"
+        "python -m kexue_repro.transformer.claims --settings {params.settings:q} --gradflow {input.gradflow}"
+        " --init-std {input.init_std} --runs {input.runs} --mae {input.mae} --anchors {input.anchors}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"

@@ -4,3 +4,4 @@
 INITS = ("tf_truncated", "hf_normal", "xavier", "normal_0.1")
 NORMS = ("post", "pre")
 HEADS = ("dense_ln", "plain")
+OUTPUTS = ("tied", "untied")  # the output projection tied to the token embeddings or not

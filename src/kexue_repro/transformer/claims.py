@@ -2,7 +2,15 @@
 
 Intervals over seeds are Student-t intervals (common.stats); a claim with fewer than two seeds, or whose
 runs are missing, is inconclusive. Gradient-profile claims are stated per named configuration (an encoder
-depth x width, written L<depth>_d<width>; the seen figures are matched by that shape).
+depth x width, written L<depth>_d<width>; the seen figures are matched by that shape). Each claim id has one
+function of the same name:
+- a.init_std.<init>: the actual std of TF's truncated normal 0.02 (0.0176) and of Xavier on 768x768 (0.0361).
+- b.post_ln_std_0.02_flat, c.post_ln_xavier_vanishes, d.post_ln_std_0.1_explodes (per configuration):
+  Post-LN's gradient profile at initialisation with std 0.02, Xavier and std 0.1.
+- e.pre_ln_never_vanishes: Pre-LN's gradient never vanishes toward the input, whatever the initialiser.
+- f.post_ln_stalls_without_warmup, g.pre_ln_learns_without_warmup, h.warmup_fixes_post_ln: the warmup sweep.
+- i.last_ln_gamma_larger_without_head_dense_ln: the last LayerNorm's gamma, with and without BERT's head.
+- j.mae_expected_mask_identity, k.mae_mean_masked_attention_is_not_a: 8770's MAE identity.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ import argparse
 import json
 import math
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,11 +33,14 @@ from kexue_repro.common.claims import (
     NOT_REPRODUCED,
     REPRODUCED,
     Claim,
+    claim,
     combine,
     interval_verdict,
     verdict,
     write_claims,
 )
+from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
+from kexue_repro.common.settings import build
 from kexue_repro.common.stats import Interval, claim_interval, describe, t_interval
 from kexue_repro.transformer.evaluate import LEARNED, STUCK, run_status
 from kexue_repro.transformer.plots import plot_curves, plot_gradflow, plot_last_ln, plot_mae
@@ -47,9 +60,38 @@ PROFILE_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class LastLn:
+    """The Post-LN runs of the LayerNorm-gamma claim (heads dense_ln and plain)."""
+
+    lr: float
+    warmup_steps: int
+
+
+@dataclass(frozen=True)
+class ClaimsConfig:
+    """The ``transformer.claims`` settings."""
+
+    confidence: float  # level of every interval
+    std_rel_tol: float  # init stds: relative tolerance
+    flat_min: float  # flat: every layer's gradient >= this x top
+    flat_max: float  # flat: every layer's gradient <= this x top
+    vanish_threshold: float  # vanished: some layer < this x top
+    explode_ratio: float  # exploded: some layer > this x top
+    stall_margin: float  # learned: final loss this far below H1
+    identity_tol: float  # MAE identity: exact up to this
+    mc_z: float  # MAE: Monte-Carlo gap beyond this many standard errors
+    sweep_head: str  # the head of the warmup sweep's runs
+    last_ln: LastLn
+
+
 def read_json(path: str | os.PathLike) -> Any:
+    """A step's output; an empty or truncated file is a ValueError naming it."""
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not a JSON record ({err})") from None
 
 
 def configuration_shape(configuration: dict[str, Any]) -> str:
@@ -95,25 +137,28 @@ def seed_values(profiles: pd.DataFrame, configuration: str, norm: str, init: str
 
 def runs_table(runs: Sequence[dict[str, Any]], margin: float) -> pd.DataFrame:
     rows, seen = [], set()
-    for run in runs:
-        key = (run["norm"], run["head"], run["lr"], run["warmup_steps"], run["seed"])
+    for record in runs:
+        key = (record["norm"], record["head"], record["lr"], record["warmup_steps"], record["seed"])
         if key in seen:
             raise ValueError(f"two runs with norm/head/lr/warmup/seed {key}")
         seen.add(key)
         status = run_status(
-            run["curve"], run["initial_loss"], run["final_loss"], run["unigram_entropy"], margin
+            record["curve"], record["initial_loss"], record["final_loss"], record["unigram_entropy"], margin
         )
-        final = math.nan if run["final_loss"] is None else run["final_loss"]
+        final = math.nan if record["final_loss"] is None else record["final_loss"]
         rows.append(
             dict(zip(("norm", "head", "lr", "warmup_steps", "seed"), key))
             | {
-                "initial_loss": run["initial_loss"],
+                "initial_loss": record["initial_loss"],
                 "final_loss": final,
-                "unigram_entropy": run["unigram_entropy"],
+                "unigram_entropy": record["unigram_entropy"],
             }
-            | {"topic_entropy": run["topic_entropy"], "final_minus_unigram": final - run["unigram_entropy"]}
-            | {"status": status, "steps_run": len(run["curve"]), "last_ln_ratio": run["last_ln_ratio"]}
-            | {"seconds_per_step": run["seconds_per_step"]}
+            | {
+                "topic_entropy": record["topic_entropy"],
+                "final_minus_unigram": final - record["unigram_entropy"],
+            }
+            | {"status": status, "steps_run": len(record["curve"]), "last_ln_ratio": record["last_ln_ratio"]}
+            | {"seconds_per_step": record["seconds_per_step"]}
         )
     columns = ["norm", "head", "lr", "warmup_steps", "seed"]
     return pd.DataFrame(rows).sort_values(columns, kind="mergesort").reset_index(drop=True)
@@ -145,7 +190,8 @@ def anchor_row(anchors: pd.DataFrame, experiment: str, metric: str, task: str = 
 # ---------------------------------------------------------------- initialisers' standard deviations
 
 
-def claim_init_std(
+@claim
+def init_std(
     init_std: dict[str, Any],
     init: str,
     metric: str,
@@ -154,7 +200,7 @@ def claim_init_std(
     scale: str,
     evidence: str,
 ) -> Claim:
-    """Within ``tol`` (relative) of the anchor; inconclusive when the sample cannot resolve ``tol`` (three
+    """(a) Within ``tol`` (relative) of the anchor; inconclusive when the sample cannot resolve ``tol`` (three
     standard errors of the std above it) or, for Xavier, when the matrices are not 768 x 768."""
     row = next((r for r in init_std["rows"] if r["init"] == init), None)
     anchor = anchor_row(anchors, "bert-init", metric)
@@ -217,10 +263,13 @@ def below(ratios: pd.Series, threshold: float, confidence: float) -> tuple[str, 
     return interval_verdict(-interval.high, -interval.low, -threshold), interval
 
 
-def claim_flat(
+@claim
+def post_ln_std_0_02_flat(
     profiles: pd.DataFrame, configuration: str, shape: str, flat_min: float, flat_max: float, confidence: float,
     scale: str, evidence: str,
 ) -> Claim:  # fmt: skip
+    """(b) With std 0.02 (truncated or plain), every layer's gradient is within [flat_min, flat_max] x the
+    top's."""
     parts, texts, seeds = [], [], set()
     for init in ("tf_truncated", "hf_normal"):
         low_part, low = above(
@@ -255,11 +304,13 @@ def claim_flat(
     )
 
 
-def claim_xavier_vanishes(
+@claim
+def post_ln_xavier_vanishes(
     profiles: pd.DataFrame, configuration: str, shape: str, threshold: float, anchors: pd.DataFrame,
     confidence: float,
     scale: str, evidence: str,
 ) -> Claim:  # fmt: skip
+    """(c) With Xavier, some layer's gradient is below ``threshold`` x the top's."""
     mins = seed_values(profiles, configuration, "post", "xavier", "min_rel")
     part, interval = below(mins, threshold, confidence)
     bottom = seed_values(profiles, configuration, "post", "xavier", "bottom_rel")
@@ -287,7 +338,8 @@ def claim_xavier_vanishes(
     )
 
 
-def claim_std_01_explodes(
+@claim
+def post_ln_std_0_1_explodes(
     profiles: pd.DataFrame,
     configuration: str,
     shape: str,
@@ -296,6 +348,7 @@ def claim_std_01_explodes(
     scale: str,
     evidence: str,
 ) -> Claim:
+    """(d) With std 0.1, some layer's gradient is more than ``ratio`` x the top's."""
     maxes = seed_values(profiles, configuration, "post", "normal_0.1", "max_rel")
     part, interval = above(maxes, ratio, confidence)
     loss = seed_values(profiles, configuration, "post", "normal_0.1", "loss")
@@ -324,9 +377,12 @@ def claim_std_01_explodes(
     )
 
 
-def claim_pre_never_vanishes(
+@claim
+def pre_ln_never_vanishes(
     profiles: pd.DataFrame, threshold: float, confidence: float, scale: str, evidence: str
 ) -> Claim:
+    """(e) For every configuration and initialiser, Pre-LN's lowest gradient is above ``threshold`` x the
+    top's."""
     parts, texts, lowest = [], [], math.inf
     pre = profiles[profiles["norm"] == "pre"] if len(profiles) else profiles
     for (configuration, init), group in pre.groupby(["configuration", "init"], sort=True) if len(pre) else []:
@@ -383,89 +439,140 @@ def group_text(group: pd.DataFrame, label: str, confidence: float) -> str:
     return f"{label}: {counts or 'no runs'}; final loss - H1 {describe(interval, '+.4g')}"
 
 
-def warmup_claims(
-    runs: pd.DataFrame,
-    head: str,
-    margin: float,
-    anchors: pd.DataFrame,
-    confidence: float,
-    scale: str,
-    evidence: str,
-) -> list[Claim]:
+@dataclass(frozen=True)
+class Sweep:
+    """The warmup sweep's runs (one MLM head) and what its three claims share: the highest and lowest
+    learning rate, the longest warmup, the criterion's definitions and the seen stall."""
+
+    runs: pd.DataFrame
+    head: str
+    high: float
+    low: float
+    warmup: int
+    criterion: str
+    seen: pd.Series | None
+
+
+def warmup_sweep(runs: pd.DataFrame, head: str, margin: float, anchors: pd.DataFrame) -> Sweep:
     sweep = runs[runs["head"] == head]
     lrs = sorted(sweep["lr"].unique())
     high, low = (lrs[-1], lrs[0]) if lrs else (math.nan, math.nan)
     warmup = int(sweep["warmup_steps"].max()) if len(sweep) else 0
     h1 = float(sweep["unigram_entropy"].iloc[0]) if len(sweep) else math.nan
-    seen = anchor_row(anchors, "warmup", "stall_lr")
-    post_high = group_runs(sweep, "post", head, high, 0)
-    post_low = group_runs(sweep, "post", head, low, 0)
-    pre_high = group_runs(sweep, "pre", head, high, 0)
-    post_warm = group_runs(sweep, "post", head, high, warmup) if warmup > 0 else sweep.iloc[0:0]
     criterion = (
         f"a run is stuck if its final held-out loss is not {margin:g} nats below the unigram entropy H1 "
         f"({h1:.4f}), diverged if a loss is not finite or the final loss exceeds the initial one, else learned; "
     )
+    return Sweep(sweep, head, high, low, warmup, criterion, anchor_row(anchors, "warmup", "stall_lr"))
 
-    def interval_of(group: pd.DataFrame):
-        return claim_interval(t_interval(group["final_minus_unigram"].dropna(), confidence))
 
-    def make(claim_id: str, statement: str, groups: list[tuple[pd.DataFrame, str]], parts: list[str], rule: str,
-             interval_group: pd.DataFrame) -> Claim:  # fmt: skip
-        return Claim(
-            study=STUDY,
-            claim_id=claim_id,
-            statement=statement,
-            metric="; ".join(group_text(g, label, confidence) for g, label in groups),
-            ours=None if interval_group.empty else round(float(interval_group["final_loss"].mean()), 6),
-            interval=interval_of(interval_group),
-            criterion=criterion + rule,
-            verdict=combine(parts),
-            scale=scale,
-            evidence=evidence,
-            anchor=None if seen is None else f"stall seen at lr {seen['value']:g} ({seen['model']})",
-            anchor_source=None if seen is None else seen["source"],
-            seeds=sorted(int(s) for s in interval_group["seed"]),
-        )
+def sweep_claim(
+    sweep: Sweep, claim_id: str, statement: str, groups: list[tuple[pd.DataFrame, str]], parts: list[str],
+    rule: str, interval_group: pd.DataFrame, confidence: float, scale: str, evidence: str,
+) -> Claim:  # fmt: skip
+    """A claim of the warmup sweep: ``groups`` of runs described in the metric, ``parts`` of the verdict,
+    and the final loss (with the interval of final loss - H1) of ``interval_group``."""
+    seen = sweep.seen
+    return Claim(
+        study=STUDY,
+        claim_id=claim_id,
+        statement=statement,
+        metric="; ".join(group_text(g, label, confidence) for g, label in groups),
+        ours=None if interval_group.empty else round(float(interval_group["final_loss"].mean()), 6),
+        interval=claim_interval(t_interval(interval_group["final_minus_unigram"].dropna(), confidence)),
+        criterion=sweep.criterion + rule,
+        verdict=combine(parts),
+        scale=scale,
+        evidence=evidence,
+        anchor=None if seen is None else f"stall seen at lr {seen['value']:g} ({seen['model']})",
+        anchor_source=None if seen is None else seen["source"],
+        seeds=sorted(int(s) for s in interval_group["seed"]),
+    )
 
+
+@claim
+def post_ln_stalls_without_warmup(
+    runs: pd.DataFrame, head: str, margin: float, anchors: pd.DataFrame, confidence: float, scale: str,
+    evidence: str,
+) -> Claim:  # fmt: skip
+    """(f) Without warmup, Post-LN is stuck at the highest learning rate and learns at the lowest."""
+    sweep = warmup_sweep(runs, head, margin, anchors)
+    high, low = sweep.high, sweep.low
+    post_high = group_runs(sweep.runs, "post", head, high, 0)
+    post_low = group_runs(sweep.runs, "post", head, low, 0)
     low_part = status_verdict(post_low, LEARNED) if low != high else INCONCLUSIVE
-    return [
-        make(
-            "f.post_ln_stalls_without_warmup",
-            f"Without warmup, Post-LN stalls at a constant loss (the unigram level) at the higher learning rate "
-            f"({high:g}) while it learns at the lower one ({low:g}).",
-            [(post_high, f"post lr {high:g}"), (post_low, f"post lr {low:g}")],
-            [status_verdict(post_high, STUCK), low_part],
-            "every seed stuck at the high lr and every seed learned at the low lr (reproduced); any seed learning "
-            "at the high lr, or none at the low lr (not reproduced); otherwise inconclusive",
-            post_high,
-        ),
-        make(
-            "g.pre_ln_learns_without_warmup",
-            f"Without warmup, Pre-LN does not stall at the learning rate where Post-LN does ({high:g}).",
-            [(pre_high, f"pre lr {high:g}")],
-            [status_verdict(pre_high, LEARNED)],
-            "every seed learned (reproduced); none (not reproduced); otherwise inconclusive",
-            pre_high,
-        ),
-        make(
-            "h.warmup_fixes_post_ln",
-            f"With a linear warmup ({warmup} steps), Post-LN learns at the learning rate where it stalls without "
-            f"warmup ({high:g}).",
-            [(post_warm, f"post lr {high:g} warmup {warmup}")],
-            [status_verdict(post_warm, LEARNED)],
-            "every seed learned (reproduced); none (not reproduced); otherwise inconclusive",
-            post_warm,
-        ),
-    ]
+    return sweep_claim(
+        sweep,
+        "f.post_ln_stalls_without_warmup",
+        f"Without warmup, Post-LN stalls at a constant loss (the unigram level) at the higher learning rate "
+        f"({high:g}) while it learns at the lower one ({low:g}).",
+        [(post_high, f"post lr {high:g}"), (post_low, f"post lr {low:g}")],
+        [status_verdict(post_high, STUCK), low_part],
+        "every seed stuck at the high lr and every seed learned at the low lr (reproduced); any seed learning "
+        "at the high lr, or none at the low lr (not reproduced); otherwise inconclusive",
+        post_high,
+        confidence,
+        scale,
+        evidence,
+    )
+
+
+@claim
+def pre_ln_learns_without_warmup(
+    runs: pd.DataFrame, head: str, margin: float, anchors: pd.DataFrame, confidence: float, scale: str,
+    evidence: str,
+) -> Claim:  # fmt: skip
+    """(g) Without warmup, Pre-LN learns at the highest learning rate."""
+    sweep = warmup_sweep(runs, head, margin, anchors)
+    pre_high = group_runs(sweep.runs, "pre", head, sweep.high, 0)
+    return sweep_claim(
+        sweep,
+        "g.pre_ln_learns_without_warmup",
+        f"Without warmup, Pre-LN does not stall at the learning rate where Post-LN does ({sweep.high:g}).",
+        [(pre_high, f"pre lr {sweep.high:g}")],
+        [status_verdict(pre_high, LEARNED)],
+        "every seed learned (reproduced); none (not reproduced); otherwise inconclusive",
+        pre_high,
+        confidence,
+        scale,
+        evidence,
+    )
+
+
+@claim
+def warmup_fixes_post_ln(
+    runs: pd.DataFrame, head: str, margin: float, anchors: pd.DataFrame, confidence: float, scale: str,
+    evidence: str,
+) -> Claim:  # fmt: skip
+    """(h) With the longest warmup, Post-LN learns at the highest learning rate."""
+    sweep = warmup_sweep(runs, head, margin, anchors)
+    high, warmup = sweep.high, sweep.warmup
+    post_warm = group_runs(sweep.runs, "post", head, high, warmup) if warmup > 0 else sweep.runs.iloc[0:0]
+    return sweep_claim(
+        sweep,
+        "h.warmup_fixes_post_ln",
+        f"With a linear warmup ({warmup} steps), Post-LN learns at the learning rate where it stalls without "
+        f"warmup ({high:g}).",
+        [(post_warm, f"post lr {high:g} warmup {warmup}")],
+        [status_verdict(post_warm, LEARNED)],
+        "every seed learned (reproduced); none (not reproduced); otherwise inconclusive",
+        post_warm,
+        confidence,
+        scale,
+        evidence,
+    )
 
 
 # ---------------------------------------------------------------- the last LayerNorm's gamma
 
 
-def claim_last_ln(
+@claim
+def last_ln_gamma_larger_without_head_dense_ln(
     runs: pd.DataFrame, lr: float, warmup: int, confidence: float, scale: str, evidence: str
 ) -> Claim:
+    """(i) Post-LN at ``lr`` and ``warmup``: the last LayerNorm's gamma ratio is larger with the plain head than
+    with BERT's Dense+LN head, paired by seed."""
+
     def ratios(head: str) -> pd.Series:
         return group_runs(runs, "post", head, lr, warmup).set_index("seed")["last_ln_ratio"]
 
@@ -499,43 +606,59 @@ def claim_last_ln(
 # ---------------------------------------------------------------- 8770: the MAE identity
 
 
-def mae_claims(mae: dict[str, Any], tol: float, z: float, scale: str, evidence: str) -> list[Claim]:
-    last = max(mae["monte_carlo"], key=lambda row: row["samples"])
-    setup = f"random {mae['n']}x{mae['n']} attention (logit std {mae['logit_std']:g}), keep p = {mae['keep_prob']:g}"
+def mae_setup(mae: dict[str, Any]) -> str:
+    return f"random {mae['n']}x{mae['n']} attention (logit std {mae['logit_std']:g}), keep p = {mae['keep_prob']:g}"
+
+
+def mae_last(mae: dict[str, Any]) -> dict[str, Any]:
+    """The Monte-Carlo row with the most masks."""
+    return max(mae["monte_carlo"], key=lambda row: row["samples"])
+
+
+@claim
+def mae_expected_mask_identity(mae: dict[str, Any], tol: float, scale: str, evidence: str) -> Claim:
+    """(j) Norm(A * E[M]) = A, to ``tol`` in float64."""
+    return Claim(
+        study=STUDY,
+        claim_id="j.mae_expected_mask_identity",
+        statement="MAE = zeroing the attention columns of dropped tokens and renormalising the rows; with the "
+        "expected mask, Norm(A * p) = A exactly, so MAE's all-token inference is consistent.",
+        metric=f"max |Norm(A * p) - A| in float64, {mae_setup(mae)}",
+        ours=mae["identity_max_abs_error"],
+        criterion=f"<= {tol:g} (reproduced), else not reproduced",
+        verdict=verdict(mae["identity_max_abs_error"] <= tol),
+        scale=scale,
+        evidence=evidence,
+        anchor="exact",
+        anchor_source=MAE_POST,
+    )
+
+
+@claim
+def mae_mean_masked_attention_is_not_a(
+    mae: dict[str, Any], tol: float, z: float, scale: str, evidence: str
+) -> Claim:
+    """(k) The mean over masks of Norm(A * M) is more than ``z`` standard errors (Monte Carlo) and more than
+    ``tol`` (exact enumeration, when small enough) away from A."""
+    last = mae_last(mae)
     parts = [verdict(last["max_z"] > z)]
     if mae["exact_max_abs_gap"] is not None:
         parts.append(verdict(mae["exact_max_abs_gap"] > tol))
-    return [
-        Claim(
-            study=STUDY,
-            claim_id="j.mae_expected_mask_identity",
-            statement="MAE = zeroing the attention columns of dropped tokens and renormalising the rows; with the "
-            "expected mask, Norm(A * p) = A exactly, so MAE's all-token inference is consistent.",
-            metric=f"max |Norm(A * p) - A| in float64, {setup}",
-            ours=mae["identity_max_abs_error"],
-            criterion=f"<= {tol:g} (reproduced), else not reproduced",
-            verdict=verdict(mae["identity_max_abs_error"] <= tol),
-            scale=scale,
-            evidence=evidence,
-            anchor="exact",
-            anchor_source=MAE_POST,
-        ),
-        Claim(
-            study=STUDY,
-            claim_id="k.mae_mean_masked_attention_is_not_a",
-            statement="The average over random masks of the renormalised masked attention Norm(A * M) is not A.",
-            metric=f"after {last['samples']} masks: max |MC mean - A| {last['max_abs_gap']:.4g} = {last['max_z']:.1f} "
-            f"standard errors; exact mean over all masks: max |gap| {mae['exact_max_abs_gap']}; {setup}",
-            ours=round(last["max_abs_gap"], 9),
-            criterion=f"MC gap above {z:g} standard errors and the exact gap above {tol:g} (reproduced); "
-            "otherwise not reproduced",
-            verdict=combine(parts),
-            scale=scale,
-            evidence=evidence,
-            anchor="not A (the renormalisation is not linear in M)",
-            anchor_source=MAE_POST,
-        ),
-    ]
+    return Claim(
+        study=STUDY,
+        claim_id="k.mae_mean_masked_attention_is_not_a",
+        statement="The average over random masks of the renormalised masked attention Norm(A * M) is not A.",
+        metric=f"after {last['samples']} masks: max |MC mean - A| {last['max_abs_gap']:.4g} = {last['max_z']:.1f} "
+        f"standard errors; exact mean over all masks: max |gap| {mae['exact_max_abs_gap']}; {mae_setup(mae)}",
+        ours=round(last["max_abs_gap"], 9),
+        criterion=f"MC gap above {z:g} standard errors and the exact gap above {tol:g} (reproduced); "
+        "otherwise not reproduced",
+        verdict=combine(parts),
+        scale=scale,
+        evidence=evidence,
+        anchor="not A (the renormalisation is not linear in M)",
+        anchor_source=MAE_POST,
+    )
 
 
 # ---------------------------------------------------------------- assembly
@@ -563,27 +686,70 @@ def headline_metrics(
         metrics[f"{key}_share_learned"] = round(float((group["status"] == LEARNED).mean()), 6)
         metrics[f"{key}_last_ln_ratio"] = round(float(group["last_ln_ratio"].mean()), 6)
     metrics["mae_identity_max_abs_error"] = mae["identity_max_abs_error"]
-    metrics["mae_mc_max_abs_gap"] = round(
-        max(mae["monte_carlo"], key=lambda r: r["samples"])["max_abs_gap"], 9
-    )
+    metrics["mae_mc_max_abs_gap"] = round(mae_last(mae)["max_abs_gap"], 9)
     return metrics
 
 
-def run(args: argparse.Namespace) -> None:
-    gradflow_records = [read_json(path) for path in args.gradflow]
-    init_std, mae = read_json(args.init_std), read_json(args.mae)
-    run_records = [read_json(path) for path in args.runs]
-    anchors = pd.read_csv(args.anchors)
+TABLES = ("gradflow_layers", "gradflow_profiles", "init_std", "mlm_runs", "mlm_curves", "mae")
+
+
+def build_claims(
+    stds: dict[str, Any], profiles: pd.DataFrame, shapes: dict[str, str], runs: pd.DataFrame,
+    mae: dict[str, Any], anchors: pd.DataFrame, config: ClaimsConfig, scale: str, files: dict[str, Path],
+) -> list[Claim]:  # fmt: skip
+    """Every claim, in the ledger's order; ``shapes`` maps each gradflow configuration to its shape."""
+    c, s, tol = config.confidence, scale, config.std_rel_tol
+    stds_csv, evidence, runs_csv, mae_csv = (
+        str(files[name]) for name in ("init_std", "gradflow_profiles", "mlm_runs", "mae")
+    )
+    ledger = [
+        init_std(stds, "tf_truncated", "truncated_normal_0.02_actual_std", anchors, tol, s, stds_csv),
+        init_std(stds, "xavier", "xavier_std_768x768", anchors, tol, s, stds_csv),
+    ]
+    ledger += [
+        post_ln_std_0_02_flat(profiles, n, sh, config.flat_min, config.flat_max, c, s, evidence)
+        for n, sh in shapes.items()
+    ]
+    ledger += [
+        post_ln_xavier_vanishes(profiles, n, sh, config.vanish_threshold, anchors, c, s, evidence)
+        for n, sh in shapes.items()
+    ]
+    ledger += [
+        post_ln_std_0_1_explodes(profiles, n, sh, config.explode_ratio, c, s, evidence)
+        for n, sh in shapes.items()
+    ]
+    ledger.append(pre_ln_never_vanishes(profiles, config.vanish_threshold, c, s, evidence))
+    sweep = (runs, config.sweep_head, config.stall_margin, anchors, c, s, runs_csv)
+    ledger += [
+        post_ln_stalls_without_warmup(*sweep),
+        pre_ln_learns_without_warmup(*sweep),
+        warmup_fixes_post_ln(*sweep),
+    ]
+    last_ln = config.last_ln
+    ledger.append(
+        last_ln_gamma_larger_without_head_dense_ln(runs, last_ln.lr, last_ln.warmup_steps, c, s, runs_csv)
+    )
+    ledger.append(mae_expected_mask_identity(mae, config.identity_tol, s, mae_csv))
+    ledger.append(mae_mean_masked_attention_is_not_a(mae, config.identity_tol, config.mc_z, s, mae_csv))
+    return ledger
+
+
+def write_outputs(
+    gradflow_paths: Sequence[str], init_std_path: str, run_paths: Sequence[str], mae_path: str,
+    anchors_path: str, config: ClaimsConfig, scale: str, tables: Path, plots: Path, claims_out: str,
+    metrics_out: str,
+) -> list[Claim]:  # fmt: skip
+    """Every output of the claims step: tables, plots, claims.json and metrics.json."""
+    gradflow_records = [read_json(path) for path in gradflow_paths]
+    stds, mae = read_json(init_std_path), read_json(mae_path)
+    run_records = [read_json(path) for path in run_paths]
+    anchors = pd.read_csv(anchors_path)
     layers, profiles = gradflow_tables(gradflow_records)
-    runs = runs_table(run_records, args.stall_margin)
-    tables, plots = Path(args.tables_dir), Path(args.plots_dir)
-    files = {
-        name: tables / f"{name}.csv"
-        for name in ("gradflow_layers", "gradflow_profiles", "init_std", "mlm_runs", "mlm_curves", "mae")
-    }
+    runs = runs_table(run_records, config.stall_margin)
+    files = {name: tables / f"{name}.csv" for name in TABLES}
     write_csv(files["gradflow_layers"], layers, FLOAT_FORMAT)
     write_csv(files["gradflow_profiles"], profiles, FLOAT_FORMAT)
-    write_csv(files["init_std"], pd.DataFrame(init_std["rows"]), FLOAT_FORMAT)
+    write_csv(files["init_std"], pd.DataFrame(stds["rows"]), FLOAT_FORMAT)
     write_csv(files["mlm_runs"], runs, FLOAT_FORMAT)
     curves = curves_table(run_records)
     write_csv(files["mlm_curves"], curves, FLOAT_FORMAT)
@@ -595,51 +761,52 @@ def run(args: argparse.Namespace) -> None:
     for name, shape in shapes.items():
         title = f"{name} ({shape}): gradient at initialisation"
         plot_gradflow(layers[layers["configuration"] == name], title, plots / f"gradflow_{name}.png")
-    sweep_head = args.sweep_head
     plot_curves(
-        curves[curves["head"] == sweep_head],
+        curves[curves["head"] == config.sweep_head],
         float(runs["unigram_entropy"].iloc[0]),
-        args.stall_margin,
+        config.stall_margin,
         plots / "mlm_curves.png",
     )
+    last_ln = config.last_ln
     gamma_runs = [
-        r for r in run_records
-        if r["norm"] == "post" and math.isclose(r["lr"], args.last_ln_lr) and r["warmup_steps"] == args.last_ln_warmup
-    ]  # fmt: skip
+        r
+        for r in run_records
+        if r["norm"] == "post"
+        and math.isclose(r["lr"], last_ln.lr)
+        and r["warmup_steps"] == last_ln.warmup_steps
+    ]
     plot_last_ln(gamma_runs, plots / "last_ln_gamma.png")
     plot_mae(mae, plots / "mae_gap.png")
+    ledger = build_claims(stds, profiles, shapes, runs, mae, anchors, config, scale, files)
+    write_claims(claims_out, ledger)
+    write_json(metrics_out, headline_metrics(profiles, stds, runs, mae))
+    return ledger
 
-    c, s = args.confidence, args.scale
-    ledger = [
-        claim_init_std(
-            init_std,
-            "tf_truncated",
-            "truncated_normal_0.02_actual_std",
-            anchors,
-            args.std_rel_tol,
-            s,
-            str(files["init_std"]),
-        ),
-        claim_init_std(
-            init_std, "xavier", "xavier_std_768x768", anchors, args.std_rel_tol, s, str(files["init_std"])
-        ),
-    ]
-    evidence = str(files["gradflow_profiles"])
-    ledger += [
-        claim_flat(profiles, n, sh, args.flat_min, args.flat_max, c, s, evidence) for n, sh in shapes.items()
-    ]
-    ledger += [
-        claim_xavier_vanishes(profiles, n, sh, args.vanish_threshold, anchors, c, s, evidence)
-        for n, sh in shapes.items()
-    ]
-    ledger += [
-        claim_std_01_explodes(profiles, n, sh, args.explode_ratio, c, s, evidence) for n, sh in shapes.items()
-    ]
-    ledger.append(claim_pre_never_vanishes(profiles, args.vanish_threshold, c, s, evidence))
-    ledger += warmup_claims(runs, sweep_head, args.stall_margin, anchors, c, s, str(files["mlm_runs"]))
-    ledger.append(claim_last_ln(runs, args.last_ln_lr, args.last_ln_warmup, c, s, str(files["mlm_runs"])))
-    ledger += mae_claims(mae, args.identity_tol, args.mc_z, s, str(files["mae"]))
-    write_claims(args.claims_out, ledger)
-    write_json(args.metrics_out, headline_metrics(profiles, init_std, runs, mae))
-    for claim in ledger:
-        print(f"{claim.claim_id}: {claim.verdict} (ours {claim.ours}, interval {claim.interval})")
+
+def _main(args: argparse.Namespace) -> None:
+    ledger = write_outputs(
+        args.gradflow, args.init_std, args.runs, args.mae, args.anchors,
+        build(ClaimsConfig, args.settings, "transformer.claims"), args.scale, Path(args.tables_dir),
+        Path(args.plots_dir), args.claims_out, args.metrics_out,
+    )  # fmt: skip
+    for one in ledger:
+        print(f"{one.claim_id}: {one.verdict} (ours {one.ours}, interval {one.interval})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.transformer.claims", __doc__, "transformer.claims")
+    parser.add_argument(
+        "--gradflow", nargs="+", required=True, help="gradflow outputs, one per configuration"
+    )
+    parser.add_argument("--init-std", required=True)
+    parser.add_argument("--runs", nargs="+", required=True, help="mlm run records")
+    parser.add_argument("--mae", required=True)
+    parser.add_argument("--anchors", required=True, help="data/anchors/transformer.csv")
+    parser.add_argument("--tables-dir", required=True)
+    parser.add_argument("--plots-dir", required=True)
+    add_ledger_arguments(parser)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,6 +50,16 @@ class TopicCorpus:
         return torch.multinomial(topics[chosen], length, replacement=True, generator=generator)
 
 
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The ``transformer.mlm.corpus`` settings."""
+
+    vocab: int  # corpus tokens; models see one more, [MASK]
+    topics: int
+    support: int  # tokens each topic can emit
+    seed: int
+
+
 def topic_corpus(vocab: int, n_topics: int, support: int, seed: int) -> TopicCorpus:
     if min(vocab, n_topics, support) < 1 or support > vocab:
         raise ValueError(

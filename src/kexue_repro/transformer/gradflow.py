@@ -10,13 +10,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.runtime import choose_device, set_threads
+from kexue_repro.common.settings import build
 from kexue_repro.transformer.data import mask_batch, random_tokens
-from kexue_repro.transformer.model import MaskedLM, init_matrix, masked_lm_loss
+from kexue_repro.transformer.model import MaskedLM, ModelConfig, build_model, is_tied, masked_lm_loss
+
+# The configuration as the record states it beside its rows (the claims step reads its name and shape).
+RECORDED = "name depth width heads ffn head output vocab seq_len batch_size mask_prob".split()
+
+
+@dataclass(frozen=True)
+class GradflowConfig:
+    """The ``transformer.gradflow`` settings of one configuration (its name and shape among them)."""
+
+    name: str  # the configuration's name in claims and file names
+    depth: int  # encoder layers
+    width: int
+    heads: int
+    ffn: int  # feed-forward width
+    norms: tuple[str, ...]
+    inits: tuple[str, ...]
+    vocab: int  # tokens including [MASK]
+    mask_prob: float
+    head: str  # MLM head: BERT's Dense+GELU+LN, or none
+    output: str  # output projection tied to the embeddings or not
+    seeds: tuple[int, ...]
+    seq_len: int
+    batch_size: int
+
+    def model(self, norm: str, init: str) -> ModelConfig:
+        return ModelConfig(
+            vocab=self.vocab, seq_len=self.seq_len, depth=self.depth, width=self.width, heads=self.heads,
+            ffn=self.ffn, norm=norm, init=init, head=self.head, tied=is_tied(self.output), dropout=0.0,
+        )  # fmt: skip
 
 
 class SublayerVariances:
@@ -109,16 +146,53 @@ def init_batch(vocab: int, seq_len: int, batch_size: int, mask_prob: float, seed
     return inputs, targets, masked
 
 
-def init_std_sample(init: str, rows: int, cols: int, matrices: int, seed: int) -> dict[str, float]:
-    """The actual std of ``matrices`` freshly initialised rows x cols matrices (all entries pooled)."""
-    torch.manual_seed(seed)
-    weight = torch.empty(matrices, rows, cols)
-    for matrix in weight:
-        init_matrix(matrix, init)
-    return {
-        "init": init,
-        "rows": rows,
-        "cols": cols,
-        "samples": weight.numel(),
-        "std": float(weight.double().std()),
-    }
+def profiles(config: GradflowConfig, device: torch.device) -> list[dict[str, Any]]:
+    """The profile of every seed x initialiser x norm; Post-LN and Pre-LN start from the same weights."""
+    rows = []
+    for seed in config.seeds:
+        batch = [
+            t.to(device)
+            for t in init_batch(config.vocab, config.seq_len, config.batch_size, config.mask_prob, seed)
+        ]
+        for init in config.inits:
+            for norm in config.norms:
+                torch.manual_seed(seed)  # the same seed gives Post-LN and Pre-LN the same weights
+                started = time.perf_counter()
+                result = measure(build_model(config.model(norm, init)).to(device), *batch)
+                rows.append({"norm": norm, "init": init, "seed": seed} | result)
+                print(
+                    f"{norm} {init} seed {seed}: loss {result['loss']:.3f}, gradient at the bottom "
+                    f"{result['grad_rel'][0]:.3g} of the top, min {min(result['grad_rel']):.3g}, "
+                    f"max {max(result['grad_rel']):.3g} ({time.perf_counter() - started:.1f} s)"
+                )
+    return rows
+
+
+def _main(args: argparse.Namespace) -> None:
+    settings = dict(args.settings)
+    shapes = settings.pop("configurations", {})
+    if args.configuration not in shapes:
+        raise ValueError(f"transformer.gradflow: no configuration {args.configuration!r} in the settings")
+    config = build(
+        GradflowConfig,
+        settings,
+        "transformer.gradflow",
+        name=args.configuration,
+        **shapes[args.configuration],
+    )
+    set_threads(args.threads)
+    rows = profiles(config, choose_device(args.device))
+    write_json(args.out, {"configuration": {key: getattr(config, key) for key in RECORDED}, "rows": rows})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.transformer.gradflow", __doc__, "transformer.gradflow")
+    parser.add_argument("--configuration", required=True, help="the name of the configuration to measure")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--out", required=True)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

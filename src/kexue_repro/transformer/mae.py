@@ -9,12 +9,30 @@ keeps some tokens), in the Monte-Carlo draws and in the exact enumeration alike.
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import sys
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
+
 EXACT_MAX_N = 16  # enumerate all 2^n masks up to this size
+
+
+@dataclass(frozen=True)
+class MaeConfig:
+    """The ``transformer.mae`` settings."""
+
+    n: int  # tokens (A is n x n)
+    keep_prob: float
+    logit_std: float  # std of the Gaussian attention logits
+    samples: tuple[int, ...]  # Monte-Carlo mask counts
+    seed: int
 
 
 def random_attention(n: int, logit_std: float, rng: np.random.Generator) -> np.ndarray:
@@ -107,3 +125,23 @@ def mae_identity(
         "exact_max_abs_gap": None if exact is None else float(np.abs(exact - attention).max()),
         "monte_carlo": monte_carlo(attention, keep_prob, samples, rng, exact),
     }
+
+
+def _main(args: argparse.Namespace) -> None:
+    config = build(MaeConfig, args.settings, "transformer.mae")
+    record = mae_identity(config.n, config.keep_prob, config.logit_std, config.samples, config.seed)
+    write_json(args.out, record)
+    print(
+        f"identity error {record['identity_max_abs_error']:.3g}; Monte-Carlo gap "
+        f"{record['monte_carlo'][-1]['max_abs_gap']:.4g} after {record['monte_carlo'][-1]['samples']} masks"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.transformer.mae", __doc__, "transformer.mae")
+    parser.add_argument("--out", required=True)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from kexue_repro.transformer import HEADS, INITS, NORMS
+from kexue_repro.transformer import HEADS, INITS, NORMS, OUTPUTS
 
 BERT_STD = 0.02
 
@@ -48,6 +48,13 @@ class ModelConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def is_tied(output: str) -> bool:
+    """A step's ``output`` setting (tied | untied) as ModelConfig's ``tied``."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output {output!r}: expected one of {OUTPUTS}")
+    return output == "tied"
 
 
 def truncated_normal_(weight: torch.Tensor, std: float) -> None:

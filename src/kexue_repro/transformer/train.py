@@ -7,40 +7,54 @@ same held-out batches, before training and after it.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
-from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import seed_everything
-from kexue_repro.transformer.data import TopicCorpus, mask_batch, topic_corpus
-from kexue_repro.transformer.model import MaskedLM, ModelConfig, build_model, masked_lm_loss
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
+from kexue_repro.common.settings import build
+from kexue_repro.transformer import HEADS, NORMS
+from kexue_repro.transformer.data import CorpusConfig, TopicCorpus, mask_batch, topic_corpus
+from kexue_repro.transformer.model import MaskedLM, ModelConfig, build_model, is_tied, masked_lm_loss
 
-EVAL_SEED_OFFSET = 1_000_003  # held-out batches come from corpus_seed + this, the same for every run
+EVAL_SEED_OFFSET = 1_000_003  # held-out batches come from corpus.seed + this, the same for every run
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines the trained weights; a checkpoint resumes only under an equal config."""
+    """The ``transformer.mlm`` settings and the run (norm, head, lr, warmup, seed, device): everything that
+    determines the trained weights. A checkpoint resumes only under an equal config (``checkpoint_every``
+    aside)."""
 
-    model: ModelConfig
-    corpus_vocab: int
-    corpus_topics: int
-    corpus_support: int
-    corpus_seed: int
-    mask_prob: float
-    batch_size: int
-    steps: int
-    lr: float
+    norm: str
+    head: str  # MLM head: BERT's Dense+GELU+LN, or none
+    lr: float  # peak learning rate of Adam
     warmup_steps: int
-    eval_batches: int
     seed: int
     device_type: str
+    corpus: CorpusConfig
+    depth: int
+    width: int
+    heads: int
+    ffn: int
+    init: str
+    output: str  # tied | untied
+    dropout: float
+    mask_prob: float
+    seq_len: int
+    batch_size: int
+    steps: int
+    eval_batches: int  # held-out batches, the same for every run
+    checkpoint_every: int
 
     def __post_init__(self) -> None:
         if min(self.batch_size, self.steps, self.eval_batches) < 1 or self.lr <= 0:
@@ -49,8 +63,17 @@ class TrainConfig:
             raise ValueError(f"warmup steps {self.warmup_steps} must be in [0, steps={self.steps})")
         if not 0 < self.mask_prob < 1:
             raise ValueError(f"mask probability {self.mask_prob} is not in (0, 1)")
-        if self.model.vocab != self.corpus_vocab + 1:
-            raise ValueError(f"model vocab {self.model.vocab} must be the corpus vocab + 1 ([MASK])")
+        if self.checkpoint_every < 1:
+            raise ValueError("transformer.mlm: checkpoint_every must be >= 1")
+        _ = self.model  # ModelConfig checks the model's shape
+
+    @property
+    def model(self) -> ModelConfig:
+        return ModelConfig(
+            vocab=self.corpus.vocab + 1, seq_len=self.seq_len, depth=self.depth, width=self.width,
+            heads=self.heads, ffn=self.ffn, norm=self.norm, init=self.init, head=self.head,
+            tied=is_tied(self.output), dropout=self.dropout,
+        )  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +86,7 @@ def lr_factor(step: int, warmup_steps: int) -> float:
 
 def batches(corpus: TopicCorpus, config: TrainConfig, n: int, generator: torch.Generator):
     for _ in range(n):
-        targets = corpus.sample(config.batch_size, config.model.seq_len, generator)
+        targets = corpus.sample(config.batch_size, config.seq_len, generator)
         inputs, masked = mask_batch(targets, config.mask_prob, corpus.mask_token, generator)
         yield inputs, targets, masked
 
@@ -107,46 +130,27 @@ def finite_or_none(value: float) -> float | None:
 
 
 def train(
-    config: TrainConfig,
-    device: torch.device,
-    checkpoint_path: str | os.PathLike,
-    checkpoint_every: int,
+    config: TrainConfig, device: torch.device, checkpoint_path: str | os.PathLike
 ) -> tuple[MaskedLM, dict[str, Any]]:
     """Train, resuming from ``checkpoint_path`` when it holds this config; stops at a non-finite loss.
 
     Returns the model and the run record: losses per step, held-out loss before and after, LayerNorm
     gammas, the corpus' reference levels and the cost.
     """
-    if checkpoint_every < 1:
-        raise ValueError("--checkpoint-every must be >= 1")
-    corpus = topic_corpus(
-        config.corpus_vocab, config.corpus_topics, config.corpus_support, config.corpus_seed
-    )
-    held_out = list(
-        batches(
-            corpus,
-            config,
-            config.eval_batches,
-            torch.Generator().manual_seed(config.corpus_seed + EVAL_SEED_OFFSET),
-        )
-    )
+    spec = config.corpus
+    corpus = topic_corpus(spec.vocab, spec.topics, spec.support, spec.seed)
+    eval_generator = torch.Generator().manual_seed(spec.seed + EVAL_SEED_OFFSET)
+    held_out = list(batches(corpus, config, config.eval_batches, eval_generator))
     generator = seed_everything(config.seed)
     model = build_model(config.model).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, config.warmup_steps))
     initial_loss = evaluate(model, held_out, device)
-    curve: list[float | None] = []
-    state = load_checkpoint(checkpoint_path)
-    if state is not None and state["config"] == config.as_dict():
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])  # dropout's
-        curve = state["curve"]
-        print(f"resuming from {checkpoint_path} after step {len(curve)}", file=sys.stderr)
-    elif state is not None:
-        print(f"{checkpoint_path} holds another configuration; starting afresh", file=sys.stderr)
+    checkpoint = Resumable(
+        checkpoint_path, config.as_dict(), ignore=("checkpoint_every",), model=model, optimizer=optimizer,
+        schedule=schedule, generator=generator, torch_rng=torch.default_generator,  # dropout's
+    )  # fmt: skip
+    curve: list[float | None] = checkpoint.resume(curve=[])["curve"]
     started, done = time.perf_counter(), len(curve)
     for step, (inputs, targets, masked) in enumerate(
         batches(corpus, config, config.steps - done, generator), done
@@ -160,19 +164,8 @@ def train(
         loss.backward()
         optimizer.step()
         schedule.step()
-        if (step + 1) % checkpoint_every == 0 and step + 1 < config.steps:
-            save_checkpoint(
-                checkpoint_path,
-                {
-                    "config": config.as_dict(),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "curve": curve,
-                },
-            )
+        if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
+            checkpoint.save(curve=curve)
     seconds = time.perf_counter() - started
     final_loss = evaluate(model, held_out, device) if curve[-1] is not None else math.nan
     record = {
@@ -185,3 +178,46 @@ def train(
         "seconds_per_step": seconds / max(len(curve) - done, 1),
     }
     return model, record | layer_norm_gammas(model)
+
+
+def _main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    run_keys = {
+        "norm": args.norm,
+        "head": args.head,
+        "lr": args.lr,
+        "warmup_steps": args.warmup_steps,
+        "seed": args.seed,
+    }
+    config = build(TrainConfig, args.settings, "transformer.mlm", **run_keys, device_type=device.type)
+    _, record = train(config, device, args.checkpoint)
+    write_json(args.out, run_keys | {"config": config.as_dict(), "threads": args.threads} | record)
+    discard_checkpoint(args.checkpoint)
+    print(
+        f"{args.out}: held-out loss {record['initial_loss']:.3f} -> {record['final_loss']} "
+        f"(unigram entropy {record['unigram_entropy']:.3f}); last LN gamma ratio {record['last_ln_ratio']:.3f}; "
+        f"{record['seconds_per_step'] * 1000:.1f} ms/step"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.transformer.train", __doc__, "transformer.mlm")
+    parser.add_argument("--norm", choices=NORMS, required=True)
+    parser.add_argument(
+        "--head", choices=HEADS, required=True, help="MLM head: BERT's Dense+GELU+LN, or none"
+    )
+    parser.add_argument("--lr", type=float, required=True, help="peak learning rate of Adam")
+    parser.add_argument("--warmup-steps", type=int, required=True, help="linear warmup, then constant")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
+    parser.add_argument(
+        "--out", required=True, help="the run record: curve, losses, LayerNorm gammas (.json)"
+    )
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
