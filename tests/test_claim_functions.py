@@ -42,7 +42,9 @@ def test_claim_functions_take_values_not_a_namespace():
 def test_claim_function_names_are_unique_within_a_study():
     for study in sorted(p for p in (REPO / "src/kexue_repro").iterdir() if p.is_dir()):
         names = [f.name for path in sorted(study.rglob("*.py")) for f in claim_functions(path)]
-        assert len(names) == len(set(names)), f"{study.name}: {sorted(n for n in names if names.count(n) > 1)}"
+        assert len(names) == len(set(names)), (
+            f"{study.name}: {sorted(n for n in names if names.count(n) > 1)}"
+        )
 
 
 def _claim(claim_id: str) -> Claim:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ def test_smoke_runs_are_the_sweep_and_the_layernorm_runs():
 def test_a_gradflow_job_reads_only_its_own_configuration():
     block = step_block(CONFIG, "transformer", "gradflow")
     assert plan.configurations(block) == ["bert_base", "deep_narrow"]
-    settings = json.loads(plan.gradflow_settings(block, "deep_narrow"))
+    settings = plan.gradflow_settings(block, "deep_narrow")
     assert settings["configurations"] == {"deep_narrow": {"depth": 48, "width": 256, "heads": 4, "ffn": 1024}}
     assert settings["seeds"] == [0, 1, 2] and settings["vocab"] == 1000  # the scale's and the block's own
     other = block | {"configurations": block["configurations"] | {"bert_base": {"depth": 1}}}

@@ -19,6 +19,10 @@ TF_RUNS = tf_plan.run_names(
 
 rule transformer_gradflow:
     input:
+        settings=lambda wildcards: settings_file(
+            f"transformer/gradflow/{wildcards.configuration}",
+            tf_plan.gradflow_settings(TF_GRADFLOW, wildcards.configuration),
+        ),
         code=code_of("kexue_repro.transformer.gradflow"),
     output:
         f"{TF}/evals/gradflow_{{configuration}}.json",
@@ -36,18 +40,16 @@ rule transformer_gradflow:
         runtime=TF_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        settings=lambda wildcards: tf_plan.gradflow_settings(
-            TF_GRADFLOW, wildcards.configuration
-        ),
         device=config["device"],
     shell:
-        "python -m kexue_repro.transformer.gradflow --settings {params.settings:q}"
+        "python -m kexue_repro.transformer.gradflow --settings {input.settings}"
         " --configuration {wildcards.configuration} --threads {threads} --device {params.device}"
         " --out {output} > {log} 2>&1"
 
 
 rule transformer_init_std:
     input:
+        settings=step_settings(config, "transformer", "init_std"),
         code=code_of("kexue_repro.transformer.init_std"),
     output:
         f"{TF}/evals/init_std.json",
@@ -61,14 +63,13 @@ rule transformer_init_std:
     resources:
         mem_mb=2000,
         runtime=5,
-    params:
-        settings=step_settings(config, "transformer", "init_std"),
     shell:
-        "python -m kexue_repro.transformer.init_std --settings {params.settings:q} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.transformer.init_std --settings {input.settings} --out {output} > {log} 2>&1"
 
 
 rule transformer_mlm:
     input:
+        settings=step_settings(config, "transformer", "mlm"),
         code=code_of("kexue_repro.transformer.train"),
     output:
         f"{TF}/runs/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.json",
@@ -90,11 +91,10 @@ rule transformer_mlm:
         runtime=TF_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        settings=step_settings(config, "transformer", "mlm"),
         checkpoint=f"{TF}/checkpoints/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.pt",
         device=config["device"],
     shell:
-        "python -m kexue_repro.transformer.train --settings {params.settings:q}"
+        "python -m kexue_repro.transformer.train --settings {input.settings}"
         " --norm {wildcards.norm} --head {wildcards.head} --lr {wildcards.lr} --warmup-steps {wildcards.warmup}"
         " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --out {output} > {log} 2>&1"
@@ -102,6 +102,7 @@ rule transformer_mlm:
 
 rule transformer_mae:
     input:
+        settings=step_settings(config, "transformer", "mae"),
         code=code_of("kexue_repro.transformer.mae"),
     output:
         f"{TF}/evals/mae.json",
@@ -115,14 +116,13 @@ rule transformer_mae:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        settings=step_settings(config, "transformer", "mae"),
     shell:
-        "python -m kexue_repro.transformer.mae --settings {params.settings:q} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.transformer.mae --settings {input.settings} --out {output} > {log} 2>&1"
 
 
 rule transformer_claims:
     input:
+        settings=step_settings(config, "transformer", "claims"),
         gradflow=expand(
             f"{TF}/evals/gradflow_{{configuration}}.json",
             configuration=TF_CONFIGURATIONS,
@@ -178,13 +178,12 @@ rule transformer_claims:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=step_settings(config, "transformer", "claims"),
         provenance=provenance_options(config, "transformer"),
         scale=config["scale"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.curves_plot),
     shell:
-        "python -m kexue_repro.transformer.claims --settings {params.settings:q} --gradflow {input.gradflow}"
+        "python -m kexue_repro.transformer.claims --settings {input.settings} --gradflow {input.gradflow}"
         " --init-std {input.init_std} --runs {input.runs} --mae {input.mae} --anchors {input.anchors}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"

@@ -5,7 +5,6 @@ settings, and the MLM runs. Plain functions of params.yaml's blocks, so the rule
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 LAST_LN_NORM = "post"
@@ -17,13 +16,12 @@ def configurations(gradflow: dict[str, Any]) -> list[str]:
     return list(gradflow["configurations"])
 
 
-def gradflow_settings(gradflow: dict[str, Any], configuration: str) -> str:
-    """The gradflow block (``step_block``) for one configuration's job, as canonical JSON: ``configurations``
-    keeps only that one, so a job reruns when its own shape changes, not another's."""
+def gradflow_settings(gradflow: dict[str, Any], configuration: str) -> dict[str, Any]:
+    """The gradflow block (``step_block``) for one configuration's job: ``configurations`` keeps only that one,
+    so a job reruns when its own shape changes, not another's."""
     if configuration not in gradflow["configurations"]:
         raise KeyError(f"transformer.gradflow.configurations: no configuration {configuration!r}")
-    block = gradflow | {"configurations": {configuration: gradflow["configurations"][configuration]}}
-    return json.dumps(block, sort_keys=True, separators=(",", ":"))
+    return gradflow | {"configurations": {configuration: gradflow["configurations"][configuration]}}
 
 
 def run_name(norm: str, head: str, lr: float, warmup_steps: int, seed: int) -> str:
