@@ -46,13 +46,13 @@ def test_params_yaml_is_valid(params):
         (lambda p: p["vae"].update(k_train=[0, 5]), "'vae.k_train.0'", "minimum"),
         (lambda p: p.update(device="tpu"), "'device'", "is not one of"),
         (
-            lambda p: p["clue"]["scales"]["full"].update(max_train=0),
-            "'clue.scales.full.max_train'",
+            lambda p: p["clue"]["scales"]["full"]["prepare"].update(max_train=0),
+            "'clue.scales.full.prepare.max_train'",
             "none of the allowed forms",
         ),
         (
-            lambda p: p["clue"]["scales"]["smoke"].update(tasks=["cola"]),
-            "'clue.scales.smoke.tasks.0'",
+            lambda p: p["clue"]["scales"]["smoke"]["runs"].update(tasks=["cola"]),
+            "'clue.scales.smoke.runs.tasks.0'",
             "is not one of",
         ),
         (lambda p: p["report"].update(studies="vae"), "'report.studies'", "all, or a list of study names"),
