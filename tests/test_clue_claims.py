@@ -3,7 +3,6 @@ argument), and the update-size measurement on the tiny BERT."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
@@ -11,8 +10,7 @@ import pandas as pd
 import pytest
 from clue_tiny import make_model, make_task
 
-from kexue_repro.clue import claims
-from kexue_repro.clue.__main__ import main
+from kexue_repro.clue import claims, tables, update_size
 from kexue_repro.common.claims import read_claims
 from kexue_repro.data.clue import split_task
 
@@ -49,36 +47,26 @@ def write_update_size(folder, seed, over_sqrt_p, moved_f, moved_incre, p=0.2):
     return str(path)
 
 
-def run_claims(tmp_path, runs, updates, scale="smoke"):
-    argv = [
-        "claims",
-        "--runs",
-        *runs,
-        "--update-size",
-        *updates,
+SETTINGS = {"baseline": "vanilla", "anchor_model": "BERT-base", "confidence": 0.95, "anchor_tolerance": 1.0}
+SETTINGS |= {"ratio_tolerance": 0.2, "share_tolerance": 0.05}
+
+
+def claims_argv(tmp_path, runs, updates, scale="smoke", settings=SETTINGS):
+    argv = ["--settings", json.dumps(settings), "--runs", *runs, "--update-size", *updates]
+    argv += [
         "--anchors",
         ANCHORS,
-        "--baseline",
-        "vanilla",
-    ]
-    argv += ["--anchor-model", "BERT-base", "--confidence", "0.95", "--anchor-tolerance", "1.0"]
-    argv += [
-        "--ratio-tolerance",
-        "0.2",
-        "--share-tolerance",
-        "0.05",
         "--tables-dir",
         str(tmp_path / "tables"),
-    ]
-    argv += [
         "--plots-dir",
         str(tmp_path / "plots"),
-        "--scale",
-        scale,
-        "--claims-out",
-        str(tmp_path / "claims.json"),
     ]
-    assert main([*argv, "--metrics-out", str(tmp_path / "metrics.json")]) == 0
+    argv += ["--scale", scale, "--claims-out", str(tmp_path / "claims.json")]
+    return [*argv, "--metrics-out", str(tmp_path / "metrics.json")]
+
+
+def run_claims(tmp_path, runs, updates, scale="smoke"):
+    assert claims.main(claims_argv(tmp_path, runs, updates, scale)) == 0
     return {c["claim_id"]: c for c in read_claims(tmp_path / "claims.json")}
 
 
@@ -120,25 +108,15 @@ def test_effect_verdicts_follow_the_paired_interval(tmp_path, fabricated):
     assert metrics["iflytek.childtuning-f_p_0.2.effect"] == pytest.approx(3.1)
 
 
-def ledger_args(scale="smoke"):
-    return argparse.Namespace(
-        baseline="vanilla",
-        anchor_model="BERT-base",
-        confidence=0.95,
-        anchor_tolerance=1.0,
-        ratio_tolerance=0.2,
-        share_tolerance=0.05,
-        scale=scale,
-    )
-
-
 def test_anchor_tables_judged_at_full_scale_only(fabricated):
     runs, _ = fabricated
-    summary = claims.summary_table(claims.read_runs(runs), 0.95)
+    summary = tables.summary_table(tables.read_runs(runs), 0.95)
     anchors = pd.read_csv(ANCHORS)
+    comparisons = claims.anchor_comparisons(summary, anchors, "BERT-base", 1.0)
 
     def verdicts(scale):
-        ledger, _ = claims.anchor_claims(summary, anchors, ledger_args(scale), "anchors.csv")
+        ledger = claims.anchor(comparisons, anchors, "BERT-base", 0.95, 1.0, scale, "anchors.csv")
+        assert all(c.code == "src/kexue_repro/clue/claims.py:anchor" for c in ledger)
         return {c.claim_id: c.verdict for c in ledger}
 
     assert set(verdicts("smoke").values()) == {"inconclusive"}
@@ -168,15 +146,18 @@ def test_runs_of_several_models_meet_their_own_anchors():
         {"task": ["tnews@BERT-base", "tnews@RoBERTa-wwm-ext"], "variant": ["vanilla", "vanilla"]}
         | {"n_seeds": [3, 3], "mean": [56.8, 58.0], "ci_low": [56.0, 57.0], "ci_high": [57.5, 59.0]}
     )
-    ledger, rows = claims.anchor_claims(summary, anchors, ledger_args("full"), "anchors.csv")
+    rows = pd.DataFrame(claims.anchor_comparisons(summary, anchors, "BERT-base", 1.0))
     assert set(rows["variant"]) == {"vanilla"} and len(rows[rows["table"] == "vanilla"]) == 1
     assert rows[rows["table"] == "vanilla"]["mean"].item() == 56.8, "BERT-base runs against BERT-base rows"
 
 
 def test_adam_argument_verdicts(tmp_path):
     def verdicts(files):
-        ledger = claims.adam_claims(claims.read_update_sizes(files), ledger_args(), "update_size.csv")
-        return [c.verdict for c in ledger]
+        records = tables.read_update_sizes(files)
+        return [
+            claims.grad_drop_scales_update_by_sqrt_p(records, 0.95, 0.2, "smoke", "update_size.csv").verdict,
+            claims.momentum_moves_dropped_entries(records, 0.05, "smoke", "update_size.csv").verdict,
+        ]
 
     near = [write_update_size(tmp_path, s, r, 0.8, 0.2) for s, r in enumerate((1.02, 0.97, 1.0))]
     assert verdicts(near) == ["reproduced", "reproduced"]
@@ -189,16 +170,20 @@ def test_adam_argument_verdicts(tmp_path):
 
 def test_duplicate_runs_and_a_missing_baseline_are_errors(tmp_path, fabricated, capsys):
     runs, updates = fabricated
-    argv = ["claims", "--runs", runs[0], runs[0], "--update-size", *updates, "--anchors", ANCHORS]
-    argv += ["--baseline", "vanilla", "--anchor-model", "BERT-base", "--confidence", "0.95"]
-    argv += ["--anchor-tolerance", "1", "--ratio-tolerance", "0.2", "--share-tolerance", "0.05"]
-    argv += ["--tables-dir", str(tmp_path), "--plots-dir", str(tmp_path), "--scale", "smoke"]
-    argv += ["--claims-out", str(tmp_path / "c.json"), "--metrics-out", str(tmp_path / "m.json")]
-    assert main(argv) == 1
+    assert claims.main(claims_argv(tmp_path, [runs[0], runs[0]], updates)) == 1
     assert "both hold task/variant/seed" in capsys.readouterr().err
-    argv[2:4] = [runs[4]]
-    assert main(argv) == 1
-    assert "--baseline 'vanilla': no run of that variant" in capsys.readouterr().err
+    assert claims.main(claims_argv(tmp_path, [runs[4]], updates)) == 1
+    assert "clue.claims: baseline 'vanilla': no run of that variant" in capsys.readouterr().err
+    assert claims.main(claims_argv(tmp_path, runs, updates, settings=SETTINGS | {"confidnce": 0.9})) == 1
+    assert capsys.readouterr().err.startswith("error: clue.claims: unknown setting 'confidnce'")
+
+
+def test_each_claim_names_its_function(tmp_path, fabricated):
+    ledger = run_claims(tmp_path, *fabricated)
+    for claim_id, row in ledger.items():
+        kind, name = claim_id.split(".")[:2]
+        function = kind if kind in ("effect", "anchor") else name
+        assert row["code"] == f"src/kexue_repro/clue/claims.py:{function}"
 
 
 def test_update_size_on_the_tiny_model(tmp_path):
@@ -210,22 +195,20 @@ def test_update_size_on_the_tiny_model(tmp_path):
     task = make_task(tmp_path / "task")
     model = make_model(tmp_path / "tiny")
     out = tmp_path / "update.json"
-    argv = ["update-size", "--model", str(model), "--train", str(task["train"]), "--num-labels", "2"]
-    argv += ["--maxlen", "32", "--batch-size", "16", "--steps", "6", "--p", "0.25", "--lr", "1e-4"]
-    argv += [
-        "--betas",
-        "0.9",
-        "0.999",
-        "--eps",
-        "1e-12",
-        "--weight-decay",
-        "0",
+    settings = {"maxlen": 32, "batch_size": 16, "steps": 6, "p": 0.25, "lr": 1e-4, "betas": [0.9, 0.999]}
+    settings |= {"eps": 1e-12, "weight_decay": 0}
+    argv = [
+        "--settings",
+        json.dumps(settings),
         "--seed",
         "0",
-        "--threads",
-        "1",
+        "--model",
+        str(model),
+        "--train",
+        str(task["train"]),
     ]
-    assert main([*argv, "--device", "cpu", "--out", str(out)]) == 0
+    argv += ["--meta", str(task["meta"]), "--threads", "1", "--device", "cpu", "--out", str(out)]
+    assert update_size.main(argv) == 0
     result = json.loads(out.read_text())
     assert result["first_ratio_f"] / 0.5 == pytest.approx(1.0, abs=0.03)
     assert 0.95 < result["mean_ratio_f_over_sqrt_p"] < 1.2

@@ -1,14 +1,22 @@
 """The post's encoding: [CLS] text [SEP] (text_pair [SEP]), segment ids all 0, truncation to maxlen,
-padding per batch; malformed jsonl lines are reported with file and line."""
+padding per batch; malformed jsonl lines are reported with file and line, broken probability files by name."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from clue_tiny import records, tokenizer, write_jsonl
 
 from kexue_repro.clue import data
-from kexue_repro.clue.records import Record, check_labels, read_jsonl, read_num_labels
+from kexue_repro.clue.records import (
+    Record,
+    check_labels,
+    read_jsonl,
+    read_num_labels,
+    read_probabilities,
+    write_probabilities,
+)
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +111,30 @@ def test_labels_checked_against_num_labels(tmp_path):
     meta.write_text('{"task": "x"}')
     with pytest.raises(KeyError, match="num_labels"):
         read_num_labels(meta)
+
+
+def test_dev_probabilities_round_trip_and_broken_files_are_named(tmp_path):
+    probs = np.random.default_rng(0).dirichlet([1, 1, 1], size=5)
+    path = tmp_path / "seed0.npy"
+    write_probabilities(path, probs)
+    assert np.array_equal(read_probabilities(path), probs)
+    whole = path.read_bytes()
+    np.savez(tmp_path / "archive.npz", probs=probs)
+    np.save(tmp_path / "flat.npy", probs[0])
+    broken = {
+        "empty.npy": (b"", "No data left in file"),
+        "truncated.npy": (whole[:-8], "Failed to read all data"),
+        "header.npy": (whole[:40], "reading array header"),
+        "archive.npz": (None, "an .npz archive"),
+        "flat.npy": (None, "shape (3,)"),
+    }
+    for name, (content, reason) in broken.items():
+        if content is not None:
+            (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError) as err:
+            read_probabilities(tmp_path / name)
+        message = str(err.value)
+        assert "\n" not in message and message.startswith(
+            f"{tmp_path / name}: not a .npy array of dev probabilities"
+        )
+        assert reason in message, message

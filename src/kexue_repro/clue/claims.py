@@ -1,40 +1,57 @@
 """Tables, plots, claims and headline metrics of the CLUE fine-tuning studies (8739, 8764, 8770).
 
-- Effects: per task and variant, dev accuracy minus the baseline's, paired by seed, with a t-interval;
-  above 0 reproduced (the variant helps), below 0 not reproduced, covering 0 (or < 2 seeds) inconclusive.
-- Anchor tables (full scale only): for each published table (CLUE baseline, Su's vanilla, grad drop,
-  incre drop, DropToken) and each task we ran, the published dev accuracy must lie within our seed interval
-  widened by --anchor-tolerance points.
-- Su's Adam argument, from the update-size measurements (one per seed): the ChildTuning-F / vanilla update
-  norm ratio is sqrt(p), and momentum moves dropped entries under F while update dropout moves only p.
+- ``effect.<task>.<variant>`` (``effect``): per task and variant, dev accuracy minus the baseline's, paired
+  by seed, with a t-interval; above 0 reproduced (the variant helps), below 0 not reproduced, covering 0
+  (or < 2 seeds) inconclusive.
+- ``anchor.<table>`` (``anchor``, full scale only): for each published table (CLUE baseline, Su's vanilla,
+  grad drop, incre drop, DropToken) and each task we ran, the published dev accuracy must lie within our
+  seed interval widened by anchor_tolerance points.
+- Su's Adam argument, from the update-size measurements (one per seed):
+  ``adam.grad_drop_scales_update_by_sqrt_p``: the ChildTuning-F / vanilla update norm ratio is sqrt(p);
+  ``adam.momentum_moves_dropped_entries``: momentum moves dropped entries under F, while update dropout
+  moves only p.
 Accuracies are in percent throughout (the anchors' unit).
+
+    python -m kexue_repro.clue.claims --settings JSON --runs JSON ... --update-size JSON ... --anchors CSV
+        --tables-dir DIR --plots-dir DIR --scale S --claims-out JSON --metrics-out JSON [provenance options]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from kexue_repro.clue import plots
+from kexue_repro.clue.tables import (
+    paired_effect,
+    read_runs,
+    read_update_sizes,
+    slug,
+    summary_table,
+    update_size_table,
+)
 from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
     Claim,
+    claim,
     combine,
     interval_verdict,
     write_claims,
 )
-from kexue_repro.common.plotting import figure, save_figure
-from kexue_repro.common.stats import claim_interval, describe, t_interval
+from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
+from kexue_repro.common.settings import build
+from kexue_repro.common.stats import Interval, claim_interval, describe, t_interval
 from kexue_repro.data.clue import split_task
 
 STUDY = "clue"
@@ -51,62 +68,25 @@ SU_SAYS = {
     "droptoken": ("8770", "DropToken clearly helps only IFLYTEK; best r 0.1-0.15"),
     "mlm-correction": ("8770", "the MLM embedding correction makes no significant change"),
 }
+TABLES = ("runs", "summary", "effects", "anchors", "update_size")
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9_.-]+", "_", text.lower()).strip("_")
+@dataclass(frozen=True)
+class ClaimsConfig:
+    """The ``clue.claims`` settings."""
+
+    baseline: str  # the variant the effects are measured against
+    anchor_model: str  # the anchors' model for runs of unqualified task names
+    confidence: float  # level of every interval
+    anchor_tolerance: float  # anchor claims: accuracy points
+    ratio_tolerance: float  # update norm ratio over sqrt(p): relative
+    share_tolerance: float  # moved shares around p
 
 
 def variant_kind(variant: str) -> str:
     """'childtuning-f:p=0.2' -> 'childtuning-f'; combined variants keep their first part's kind."""
     first = variant.split("+")[0]
     return first.split(":")[0]
-
-
-def read_runs(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    rows, seen = [], {}
-    for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            run = json.load(fh)
-        try:
-            key = (run["task"], run["variant"], int(run["seed"]))
-            row = {"task": key[0], "variant": key[1], "seed": key[2]}
-            row |= {"best_epoch": run["best_epoch"], "accuracy": 100 * float(run["best_dev_accuracy"])}
-            row |= {
-                "seconds_per_epoch": run["seconds_per_epoch"],
-                "sequences_per_second": run["sequences_per_second"],
-            }
-        except KeyError as err:
-            raise KeyError(f"{path}: run record lacks {err}") from None
-        if key in seen:
-            raise ValueError(f"{path} and {seen[key]} both hold task/variant/seed {key}")
-        seen[key] = path
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    return frame.sort_values(["task", "variant", "seed"], kind="mergesort").reset_index(drop=True)
-
-
-def summary_table(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    rows = []
-    for (task, variant), group in runs.groupby(["task", "variant"], sort=True):
-        interval = t_interval(group["accuracy"], confidence)
-        rows.append(
-            {"task": task, "variant": variant, "n_seeds": len(group), "mean": group["accuracy"].mean()}
-            | {
-                "ci_low": interval.low if interval else math.nan,
-                "ci_high": interval.high if interval else math.nan,
-            }
-        )
-    return pd.DataFrame(rows, columns=["task", "variant", "n_seeds", "mean", "ci_low", "ci_high"])
-
-
-def paired_effect(runs: pd.DataFrame, task: str, variant: str, baseline: str) -> pd.Series:
-    """Per seed both have: variant accuracy minus baseline accuracy (points)."""
-    sub = runs[runs["task"] == task]
-    a = sub[sub["variant"] == variant].set_index("seed")["accuracy"]
-    b = sub[sub["variant"] == baseline].set_index("seed")["accuracy"]
-    both = pd.concat({"a": a, "b": b}, axis=1, join="inner").sort_index()
-    return both["a"] - both["b"]
 
 
 def anchor_task(task: str) -> str:
@@ -138,63 +118,95 @@ def su_effect(anchors: pd.DataFrame, task: str, variant: str, model: str) -> flo
     return None
 
 
-def effect_claims(
-    runs: pd.DataFrame, anchors: pd.DataFrame, args: argparse.Namespace, evidence: str
-) -> tuple[list[Claim], pd.DataFrame]:
-    claims, rows = [], []
-    for (task, variant), _ in runs.groupby(["task", "variant"], sort=True):
-        if variant == args.baseline:
-            continue
-        diff = paired_effect(runs, task, variant, args.baseline)
-        interval = t_interval(diff, args.confidence)
-        verdict_ = INCONCLUSIVE if interval is None else interval_verdict(interval.low, interval.high)
-        post, says = SU_SAYS.get(variant_kind(variant), SU_SAYS["mlm-correction"])
-        published = su_effect(anchors, task, variant, split_task(task, args.anchor_model)[1])
-        rows.append(
-            {"task": task, "variant": variant, "baseline": args.baseline, "n_pairs": len(diff)}
-            | {"seeds": " ".join(str(s) for s in diff.index), "mean": diff.mean() if len(diff) else math.nan}
-            | {
-                "ci_low": interval.low if interval else math.nan,
-                "ci_high": interval.high if interval else math.nan,
-            }
-            | {"verdict": verdict_, "su_effect": published if published is not None else math.nan}
+# --- effects ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A variant's effect on a task: per-seed differences to the baseline, their interval, Su's number."""
+
+    task: str
+    variant: str
+    diff: pd.Series  # points, indexed by seed
+    interval: Interval | None
+    su_effect: float | None
+
+    @property
+    def verdict(self) -> str:
+        return (
+            INCONCLUSIVE if self.interval is None else interval_verdict(self.interval.low, self.interval.high)
         )
+
+
+def effects(
+    runs: pd.DataFrame, anchors: pd.DataFrame, baseline: str, anchor_model: str, confidence: float
+) -> list[Effect]:
+    """Every (task, variant) but the baseline's, in sorted order."""
+    found = []
+    for (task, variant), _ in runs.groupby(["task", "variant"], sort=True):
+        if variant == baseline:
+            continue
+        diff = paired_effect(runs, task, variant, baseline)
+        published = su_effect(anchors, task, variant, split_task(task, anchor_model)[1])
+        found.append(Effect(task, variant, diff, t_interval(diff, confidence), published))
+    return found
+
+
+EFFECT_FIELDS = ["task", "variant", "baseline", "n_pairs", "seeds", "mean", "ci_low", "ci_high", "verdict"]
+EFFECT_FIELDS += ["su_effect"]
+
+
+def effects_table(found: list[Effect], baseline: str) -> pd.DataFrame:
+    rows = [
+        {"task": e.task, "variant": e.variant, "baseline": baseline, "n_pairs": len(e.diff)}
+        | {
+            "seeds": " ".join(str(s) for s in e.diff.index),
+            "mean": e.diff.mean() if len(e.diff) else math.nan,
+        }
+        | {
+            "ci_low": e.interval.low if e.interval else math.nan,
+            "ci_high": e.interval.high if e.interval else math.nan,
+        }
+        | {"verdict": e.verdict, "su_effect": e.su_effect if e.su_effect is not None else math.nan}
+        for e in found
+    ]
+    return pd.DataFrame(rows, columns=EFFECT_FIELDS)
+
+
+@claim
+def effect(
+    found: list[Effect], baseline: str, anchor_model: str, confidence: float, scale: str, evidence: str
+) -> list[Claim]:
+    """Each variant raises dev accuracy over the baseline on each task (paired by seed)."""
+    claims = []
+    for e in found:
+        post, says = SU_SAYS.get(variant_kind(e.variant), SU_SAYS["mlm-correction"])
         claims.append(
             Claim(
                 study=STUDY,
-                claim_id=f"effect.{slug(task)}.{slug(variant)}",
-                statement=f"({task}) Fine-tuning with {variant} raises dev accuracy over {args.baseline} "
+                claim_id=f"effect.{slug(e.task)}.{slug(e.variant)}",
+                statement=f"({e.task}) Fine-tuning with {e.variant} raises dev accuracy over {baseline} "
                 f"fine-tuning (Su: {says}).",
-                metric=f"best-epoch dev accuracy, {variant} minus {args.baseline}, points, paired by seed, "
-                f"{args.confidence:.0%} t-interval: {describe(interval, '+.3g')}",
-                ours=None if interval is None else round(interval.mean, 6),
-                interval=claim_interval(interval),
+                metric=f"best-epoch dev accuracy, {e.variant} minus {baseline}, points, paired by seed, "
+                f"{confidence:.0%} t-interval: {describe(e.interval, '+.3g')}",
+                ours=None if e.interval is None else round(e.interval.mean, 6),
+                interval=claim_interval(e.interval),
                 criterion="interval above 0 (reproduced); below 0 (not reproduced); covers 0 or < 2 paired "
                 "seeds (inconclusive)",
-                verdict=verdict_,
-                scale=args.scale,
+                verdict=e.verdict,
+                scale=scale,
                 evidence=evidence,
-                anchor=published if published is not None else says,
-                anchor_source=f"{POSTS[post]} ({args.anchor_model}, single run)"
-                if published is not None
+                anchor=e.su_effect if e.su_effect is not None else says,
+                anchor_source=f"{POSTS[post]} ({anchor_model}, single run)"
+                if e.su_effect is not None
                 else POSTS[post],
-                seeds=[int(s) for s in diff.index],
+                seeds=[int(s) for s in e.diff.index],
             )
         )
-    columns = [
-        "task",
-        "variant",
-        "baseline",
-        "n_pairs",
-        "seeds",
-        "mean",
-        "ci_low",
-        "ci_high",
-        "verdict",
-        "su_effect",
-    ]
-    return claims, pd.DataFrame(rows, columns=columns)
+    return claims
 
+
+# --- anchor tables ---------------------------------------------------------------------------------------
 
 ANCHOR_TABLES = {
     # table: (post, experiments, our variant for an experiment, how the model is named in that table)
@@ -204,6 +216,14 @@ ANCHOR_TABLES = {
     "incre-drop": ("8764", lambda e: "incre-drop" if e == "childtuning:incre-drop" else None, "{}"),
     "droptoken": ("8770", lambda e: e if e.startswith("droptoken:") else None, "{}"),
 }
+ANCHOR_FIELDS = ["table", "task", "experiment", "variant", "anchor", "mean", "ci_low", "ci_high", "within"]
+
+
+def published_table(anchors: pd.DataFrame, table: str, anchor_model: str) -> pd.DataFrame:
+    """The published dev accuracies of one table for the anchor model."""
+    post, _, model_name = ANCHOR_TABLES[table]
+    dev = anchors[anchors["split"] == "dev"]
+    return dev[(dev["post"].astype(str) == post) & (dev["model"] == model_name.format(anchor_model))]
 
 
 def _ours_for(summary: pd.DataFrame, task: str, wanted: str, model: str) -> pd.DataFrame:
@@ -218,37 +238,52 @@ def _ours_for(summary: pd.DataFrame, task: str, wanted: str, model: str) -> pd.D
     return sub[sub["variant"] == wanted]
 
 
-def anchor_claims(
-    summary: pd.DataFrame, anchors: pd.DataFrame, args: argparse.Namespace, evidence: str
-) -> tuple[list[Claim], pd.DataFrame]:
-    claims, rows = [], []
-    dev = anchors[anchors["split"] == "dev"]
-    for table, (post, ours_of, model_name) in ANCHOR_TABLES.items():
-        published = dev[
-            (dev["post"].astype(str) == post) & (dev["model"] == model_name.format(args.anchor_model))
-        ]
-        verdicts = []
-        for row in published.itertuples():
+def anchor_comparisons(
+    summary: pd.DataFrame, anchors: pd.DataFrame, anchor_model: str, tolerance: float
+) -> list[dict[str, Any]]:
+    """Each published value of each table against our summary row of the same task and variant: within
+    our interval widened by ``tolerance`` (None without an interval)."""
+    rows = []
+    for table, (_, ours_of, _) in ANCHOR_TABLES.items():
+        for row in published_table(anchors, table, anchor_model).itertuples():
             wanted = ours_of(row.experiment)
             if wanted is None:
                 continue
-            for ours in _ours_for(summary, row.task, wanted, args.anchor_model).itertuples():
-                low, high = ours.ci_low - args.anchor_tolerance, ours.ci_high + args.anchor_tolerance
+            for ours in _ours_for(summary, row.task, wanted, anchor_model).itertuples():
+                low, high = ours.ci_low - tolerance, ours.ci_high + tolerance
                 within = None if math.isnan(ours.ci_low) else bool(low <= row.value <= high)
-                verdicts.append(
-                    INCONCLUSIVE if within is None else (REPRODUCED if within else NOT_REPRODUCED)
-                )
                 rows.append(
                     {"table": table, "task": row.task, "experiment": row.experiment, "variant": ours.variant}
                     | {"anchor": row.value, "mean": ours.mean, "ci_low": ours.ci_low, "ci_high": ours.ci_high}
                     | {"within": within}
                 )
+    return rows
+
+
+@claim
+def anchor(
+    comparisons: list[dict[str, Any]],
+    anchors: pd.DataFrame,
+    anchor_model: str,
+    confidence: float,
+    tolerance: float,
+    scale: str,
+    evidence: str,
+) -> list[Claim]:
+    """Each published table is reproduced on the tasks we ran (full scale only)."""
+    claims = []
+    for table, (post, _, _) in ANCHOR_TABLES.items():
+        published = published_table(anchors, table, anchor_model)
+        mine = [r for r in comparisons if r["table"] == table]
+        verdicts = [
+            INCONCLUSIVE if r["within"] is None else (REPRODUCED if r["within"] else NOT_REPRODUCED)
+            for r in mine
+        ]
         reasons = []
-        if args.scale != "full":
-            reasons.append(f"scale {args.scale}: the anchors are full-scale numbers")
+        if scale != "full":
+            reasons.append(f"scale {scale}: the anchors are full-scale numbers")
         if not verdicts:
             reasons.append("no task and variant of ours in this table")
-        mine = [r for r in rows if r["table"] == table]
         shown = "; ".join(
             f"{r['task']} {r['variant']}: {r['anchor']:g} vs {r['mean']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
             for r in mine
@@ -257,16 +292,16 @@ def anchor_claims(
             Claim(
                 study=STUDY,
                 claim_id=f"anchor.{table}",
-                statement=f"Our dev accuracies reproduce the published {table} table ({args.anchor_model}) on "
+                statement=f"Our dev accuracies reproduce the published {table} table ({anchor_model}) on "
                 "the tasks we ran.",
-                metric=f"published dev accuracy vs our mean [{args.confidence:.0%} t-interval] over seeds, "
+                metric=f"published dev accuracy vs our mean [{confidence:.0%} t-interval] over seeds, "
                 f"points: {shown or 'none'}" + ("; inconclusive: " + "; ".join(reasons) if reasons else ""),
                 ours=round(float(np.mean([r["mean"] for r in mine])), 6) if mine else None,
-                criterion=f"every published value within our interval widened by {args.anchor_tolerance:g} "
+                criterion=f"every published value within our interval widened by {tolerance:g} "
                 "points (reproduced); any outside (not reproduced); inconclusive below full scale, without "
                 "overlap or with < 2 seeds",
                 verdict=INCONCLUSIVE if reasons else combine(verdicts),
-                scale=args.scale,
+                scale=scale,
                 evidence=evidence,
                 anchor="; ".join(f"{r.task} {r.experiment} {r.value:g}" for r in published.itertuples())
                 or None,
@@ -275,124 +310,84 @@ def anchor_claims(
                 else "https://github.com/CLUEbenchmark/CLUE README",
             )
         )
-    columns = ["table", "task", "experiment", "variant", "anchor", "mean", "ci_low", "ci_high", "within"]
-    return claims, pd.DataFrame(rows, columns=columns)
+    return claims
 
 
-def read_update_sizes(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
-    records = []
-    for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            records.append(json.load(fh))
-    if len({r["p"] for r in records}) > 1:
-        raise ValueError(f"update-size files {list(map(str, paths))} were measured at different p")
-    return records
+# --- Su's Adam argument ----------------------------------------------------------------------------------
 
 
-def update_size_table(records: list[dict[str, Any]]) -> pd.DataFrame:
-    rows = []
-    for r in records:
-        for step in range(r["steps"]):
-            rows.append(
-                {"seed": r["seed"], "step": step + 1, "ratio_f": r["ratio_f"][step]}
-                | {"ratio_incre": r["ratio_incre"][step]}
-                | {
-                    f"moved_{m}": r["runs"][m]["moved_share"][step]
-                    for m in ("vanilla", "childtuning-f", "incre-drop")
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def adam_claims(records: list[dict[str, Any]], args: argparse.Namespace, evidence: str) -> list[Claim]:
+@claim
+def grad_drop_scales_update_by_sqrt_p(
+    records: list[dict[str, Any]], confidence: float, tolerance: float, scale: str, evidence: str
+) -> Claim:
+    """Under Adam, the ChildTuning-F update norm is sqrt(p) times the vanilla one."""
     p = records[0]["p"]
-    seeds = sorted(int(r["seed"]) for r in records)
     relative = [r["mean_ratio_f_over_sqrt_p"] for r in records]
-    interval = t_interval(relative, args.confidence)
-    tol = args.ratio_tolerance
+    interval = t_interval(relative, confidence)
     if interval is None:
         ratio_verdict = INCONCLUSIVE
-    elif 1 - tol <= interval.low and interval.high <= 1 + tol:
+    elif 1 - tolerance <= interval.low and interval.high <= 1 + tolerance:
         ratio_verdict = REPRODUCED
-    elif interval.high < 1 - tol or interval.low > 1 + tol:
+    elif interval.high < 1 - tolerance or interval.low > 1 + tolerance:
         ratio_verdict = NOT_REPRODUCED
     else:
         ratio_verdict = INCONCLUSIVE
+    return Claim(
+        study=STUDY,
+        claim_id="adam.grad_drop_scales_update_by_sqrt_p",
+        statement=f"With Adam, gradient dropout at keep share p acts like a learning rate times sqrt(p): "
+        f"the update norm under ChildTuning-F is sqrt(p) = {math.sqrt(p):.4g} times the vanilla one.",
+        metric=f"mean over steps of ||update F|| / ||update vanilla|| divided by sqrt(p), same start and "
+        f"batches, {records[0]['steps']} AdamW steps, {confidence:.0%} t-interval over seeds: "
+        f"{describe(interval, '.4g')}; at step 1 (empty momentum): "
+        + ", ".join(f"{r['first_ratio_f'] / math.sqrt(p):.3f}" for r in records),
+        ours=None if interval is None else round(interval.mean, 6),
+        interval=claim_interval(interval),
+        criterion=f"interval inside [1 - {tolerance:g}, 1 + {tolerance:g}] (reproduced); entirely outside (not "
+        "reproduced); otherwise or < 2 seeds (inconclusive)",
+        verdict=ratio_verdict,
+        scale=scale,
+        evidence=evidence,
+        anchor=1.0,
+        anchor_source=POSTS["8764"],
+        seeds=sorted(int(r["seed"]) for r in records),
+    )
+
+
+@claim
+def momentum_moves_dropped_entries(
+    records: list[dict[str, Any]], tolerance: float, scale: str, evidence: str
+) -> Claim:
+    """Under Adam, gradient dropout moves almost every entry (momentum); update dropout only the share p."""
+    p = records[0]["p"]
     share_f = [r["moved_share_f"] for r in records]
     share_u = [r["moved_share_incre"] for r in records]
     share_verdicts = [
-        REPRODUCED if f > p + args.share_tolerance and abs(u - p) <= args.share_tolerance else NOT_REPRODUCED
+        REPRODUCED if f > p + tolerance and abs(u - p) <= tolerance else NOT_REPRODUCED
         for f, u in zip(share_f, share_u)
     ]
-    return [
-        Claim(
-            study=STUDY,
-            claim_id="adam.grad_drop_scales_update_by_sqrt_p",
-            statement=f"With Adam, gradient dropout at keep share p acts like a learning rate times sqrt(p): "
-            f"the update norm under ChildTuning-F is sqrt(p) = {math.sqrt(p):.4g} times the vanilla one.",
-            metric=f"mean over steps of ||update F|| / ||update vanilla|| divided by sqrt(p), same start and "
-            f"batches, {records[0]['steps']} AdamW steps, {args.confidence:.0%} t-interval over seeds: "
-            f"{describe(interval, '.4g')}; at step 1 (empty momentum): "
-            + ", ".join(f"{r['first_ratio_f'] / math.sqrt(p):.3f}" for r in records),
-            ours=None if interval is None else round(interval.mean, 6),
-            interval=claim_interval(interval),
-            criterion=f"interval inside [1 - {tol:g}, 1 + {tol:g}] (reproduced); entirely outside (not "
-            "reproduced); otherwise or < 2 seeds (inconclusive)",
-            verdict=ratio_verdict,
-            scale=args.scale,
-            evidence=evidence,
-            anchor=1.0,
-            anchor_source=POSTS["8764"],
-            seeds=seeds,
-        ),
-        Claim(
-            study=STUDY,
-            claim_id="adam.momentum_moves_dropped_entries",
-            statement="Under Adam, gradient dropout still moves parameters whose gradient was dropped (through "
-            "the momentum), while update dropout moves only the kept share p: only the latter trains a "
-            "subnetwork.",
-            metric=f"share of encoder entries moved per step (from step 2), mean over steps, per seed: F "
-            f"{', '.join(f'{v:.3f}' for v in share_f)}; update dropout {', '.join(f'{v:.3f}' for v in share_u)}; "
-            f"p = {p:g}",
-            ours=round(float(np.mean(share_f)), 6),
-            criterion=f"for every seed: F's share > p + {args.share_tolerance:g} and update dropout's within "
-            f"{args.share_tolerance:g} of p (reproduced); otherwise not reproduced",
-            verdict=combine(share_verdicts),
-            scale=args.scale,
-            evidence=evidence,
-            anchor=f"F moves ~all entries, update dropout p = {p:g}",
-            anchor_source=POSTS["8764"],
-            seeds=seeds,
-        ),
-    ]
+    return Claim(
+        study=STUDY,
+        claim_id="adam.momentum_moves_dropped_entries",
+        statement="Under Adam, gradient dropout still moves parameters whose gradient was dropped (through "
+        "the momentum), while update dropout moves only the kept share p: only the latter trains a "
+        "subnetwork.",
+        metric=f"share of encoder entries moved per step (from step 2), mean over steps, per seed: F "
+        f"{', '.join(f'{v:.3f}' for v in share_f)}; update dropout {', '.join(f'{v:.3f}' for v in share_u)}; "
+        f"p = {p:g}",
+        ours=round(float(np.mean(share_f)), 6),
+        criterion=f"for every seed: F's share > p + {tolerance:g} and update dropout's within "
+        f"{tolerance:g} of p (reproduced); otherwise not reproduced",
+        verdict=combine(share_verdicts),
+        scale=scale,
+        evidence=evidence,
+        anchor=f"F moves ~all entries, update dropout p = {p:g}",
+        anchor_source=POSTS["8764"],
+        seeds=sorted(int(r["seed"]) for r in records),
+    )
 
 
-def plot_effects(effects: pd.DataFrame, path: str | os.PathLike) -> None:
-    tasks = sorted(effects["task"].unique()) if len(effects) else []
-    fig, axes = figure(1, max(len(tasks), 1), figsize=(4.5 * max(len(tasks), 1), 3.6), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        sub = effects[effects["task"] == task].reset_index(drop=True)
-        err = np.array([sub["mean"] - sub["ci_low"], sub["ci_high"] - sub["mean"]]).clip(min=0)
-        ax.errorbar(sub["mean"], range(len(sub)), xerr=np.nan_to_num(err), fmt="o", capsize=3)
-        ax.scatter(sub["su_effect"], range(len(sub)), marker="x", color="grey", label="Su (anchor)")
-        ax.set_yticks(range(len(sub)), sub["variant"])
-        ax.axvline(0, color="grey", linewidth=0.8)
-        ax.set(title=f"{task}: dev accuracy effect", xlabel="points vs baseline (paired by seed)")
-    save_figure(fig, path)
-
-
-def plot_update_size(table: pd.DataFrame, p: float, path: str | os.PathLike) -> None:
-    fig, (left, right) = figure(1, 2, figsize=(10, 3.6))
-    for seed, group in table.groupby("seed", sort=True):
-        left.plot(group["step"], group["ratio_f"], linewidth=1, label=f"F / vanilla, seed {seed}")
-        right.plot(group["step"], group["moved_childtuning-f"], color="C0", linewidth=1)
-        right.plot(group["step"], group["moved_incre-drop"], color="C1", linewidth=1)
-    left.axhline(math.sqrt(p), color="grey", linestyle="--", label="sqrt(p)")
-    left.set(title="update norm ratio (AdamW)", xlabel="step")
-    left.legend()
-    right.axhline(p, color="grey", linestyle="--")
-    right.set(title="share of entries moved: F (C0), update dropout (C1)", xlabel="step", ylim=(0, 1.05))
-    save_figure(fig, path)
+# --- the step --------------------------------------------------------------------------------------------
 
 
 def headline_metrics(summary: pd.DataFrame, effects: pd.DataFrame, updates: list[dict[str, Any]]) -> dict:
@@ -410,25 +405,69 @@ def headline_metrics(summary: pd.DataFrame, effects: pd.DataFrame, updates: list
     return metrics
 
 
-def run(args: argparse.Namespace) -> None:
-    runs = read_runs(args.runs)
-    if args.baseline not in set(runs["variant"]):
-        raise ValueError(f"--baseline {args.baseline!r}: no run of that variant among --runs")
-    anchors = pd.read_csv(args.anchors)
-    updates = read_update_sizes(args.update_size)
-    tables, plots = Path(args.tables_dir), Path(args.plots_dir)
-    files = {n: tables / f"{n}.csv" for n in ("runs", "summary", "effects", "anchors", "update_size")}
-    summary = summary_table(runs, args.confidence)
-    effect_ledger, effects = effect_claims(runs, anchors, args, str(files["effects"]))
-    anchor_ledger, anchor_rows = anchor_claims(summary, anchors, args, str(files["anchors"]))
-    update_rows = update_size_table(updates)
-    for name, frame in (("runs", runs), ("summary", summary), ("effects", effects), ("anchors", anchor_rows)):
+def write_outputs(
+    run_paths: Sequence[str], update_paths: Sequence[str], anchors_path: str, config: ClaimsConfig,
+    scale: str, tables_dir: Path, plots_dir: Path, claims_out: str, metrics_out: str,
+) -> list[Claim]:  # fmt: skip
+    """Every output of the claims step: tables, plots, claims.json and metrics.json."""
+    runs = read_runs(run_paths)
+    if config.baseline not in set(runs["variant"]):
+        raise ValueError(f"clue.claims: baseline {config.baseline!r}: no run of that variant among --runs")
+    anchors = pd.read_csv(anchors_path)
+    updates = read_update_sizes(update_paths)
+    files = {name: tables_dir / f"{name}.csv" for name in TABLES}
+    summary = summary_table(runs, config.confidence)
+    found = effects(runs, anchors, config.baseline, config.anchor_model, config.confidence)
+    comparisons = anchor_comparisons(summary, anchors, config.anchor_model, config.anchor_tolerance)
+    frames = {
+        "runs": runs,
+        "summary": summary,
+        "effects": effects_table(found, config.baseline),
+        "anchors": pd.DataFrame(comparisons, columns=ANCHOR_FIELDS),
+        "update_size": update_size_table(updates),
+    }
+    for name, frame in frames.items():
         write_csv(files[name], frame, FLOAT_FORMAT)
-    write_csv(files["update_size"], update_rows, FLOAT_FORMAT)
-    plot_effects(effects, plots / "effects.png")
-    plot_update_size(update_rows, updates[0]["p"], plots / "update_size.png")
-    ledger = effect_ledger + anchor_ledger + adam_claims(updates, args, str(files["update_size"]))
-    write_claims(args.claims_out, ledger)
-    write_json(args.metrics_out, headline_metrics(summary, effects, updates))
-    for claim in ledger:
-        print(f"{claim.claim_id}: {claim.verdict} (ours {claim.ours}, interval {claim.interval})")
+    plots.plot_effects(frames["effects"], plots_dir / "effects.png")
+    plots.plot_update_size(frames["update_size"], updates[0]["p"], plots_dir / "update_size.png")
+    evidence = {name: str(path) for name, path in files.items()}
+    ledger = [
+        *effect(found, config.baseline, config.anchor_model, config.confidence, scale, evidence["effects"]),
+        *anchor(
+            comparisons, anchors, config.anchor_model, config.confidence, config.anchor_tolerance, scale,
+            evidence["anchors"],
+        ),
+        grad_drop_scales_update_by_sqrt_p(
+            updates, config.confidence, config.ratio_tolerance, scale, evidence["update_size"]
+        ),
+        momentum_moves_dropped_entries(updates, config.share_tolerance, scale, evidence["update_size"]),
+    ]  # fmt: skip
+    write_claims(claims_out, ledger)
+    write_json(metrics_out, headline_metrics(summary, frames["effects"], updates))
+    return ledger
+
+
+def _main(args: argparse.Namespace) -> None:
+    ledger = write_outputs(
+        args.runs, args.update_size, args.anchors, build(ClaimsConfig, args.settings, "clue.claims"), args.scale,
+        Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out,
+    )  # fmt: skip
+    for one in ledger:
+        print(f"{one.claim_id}: {one.verdict} (ours {one.ours}, interval {one.interval})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.clue.claims", __doc__, "clue.claims")
+    parser.add_argument("--runs", nargs="+", required=True, help="the fine-tuning run records (.json)")
+    parser.add_argument(
+        "--update-size", nargs="+", required=True, help="the update-size records (one per seed)"
+    )
+    parser.add_argument("--anchors", required=True, help="data/anchors/clue_finetune.csv")
+    parser.add_argument("--tables-dir", required=True)
+    parser.add_argument("--plots-dir", required=True)
+    add_ledger_arguments(parser)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

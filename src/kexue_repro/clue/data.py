@@ -5,12 +5,13 @@ padded per batch to that batch's longest sequence.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import torch
 
-from kexue_repro.clue.records import Record
+from kexue_repro.clue.records import Record, check_labels, read_jsonl
 
 # A batch transform (DropToken) gets the padded batch (input_ids, attention_mask, token_type_ids) and a
 # seeded generator, and returns the batch the model sees (it may add position_ids).
@@ -46,6 +47,13 @@ def encode(records: Sequence[Record], tokenizer, maxlen: int) -> Encoded:
             ids[i] = token_ids
     labels = torch.tensor([r.label for r in records], dtype=torch.long)
     return Encoded(ids, labels, tokenizer.pad_token_id)
+
+
+def encode_split(path: str | os.PathLike, tokenizer, maxlen: int, num_labels: int) -> Encoded:
+    """A prepared split, its labels checked against the task's ``num_labels`` classes, encoded."""
+    records = read_jsonl(path)
+    check_labels(records, num_labels, path)
+    return encode(records, tokenizer, maxlen)
 
 
 def collate(data: Encoded, indices: Sequence[int]) -> dict[str, torch.Tensor]:

@@ -41,9 +41,9 @@ def embedding_correction_transform(name: str, tokenizer) -> ModelTransform | Non
     if name == "none":
         return None
     if name != "mlm":
-        raise ValueError(f"--embedding-correction {name}: unknown correction (none | mlm)")
+        raise ValueError(f"embedding_correction {name}: unknown correction (none | mlm)")
     if tokenizer.mask_token_id is None:
-        raise ValueError("--embedding-correction mlm: the tokenizer has no [MASK] token")
+        raise ValueError("embedding_correction mlm: the tokenizer has no [MASK] token")
     mask_id = tokenizer.mask_token_id
 
     def transform(model: torch.nn.Module) -> None:

@@ -1,6 +1,7 @@
 """Prepared splits of a classification task: one ``{"text", "text_pair", "label"}`` JSON record a line
-(``data/processed/clue/<task>/{train,dev}.jsonl``) and the task's ``meta.json``, read and checked without
-torch, for the fine-tuning and for CAN's post-processing alike."""
+(``data/processed/clue/<task>/{train,dev}.jsonl``) and the task's ``meta.json``, and a fine-tuning run's dev
+probabilities (``results/clue/runs/<task>/<variant>/seed<seed>.npy``), read and checked without torch, for
+the fine-tuning and for CAN's post-processing alike."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
+
+from kexue_repro.common.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,27 @@ def check_labels(records: Sequence[Record], num_labels: int, source: str | os.Pa
 
 def file_sha256(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_probabilities(path: str | os.PathLike, probs: np.ndarray) -> None:
+    """A run's dev probabilities [n_dev, C] (rows in dev order), written atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, probs)
+
+
+def read_probabilities(path: str | os.PathLike) -> np.ndarray:
+    """A run's dev probabilities [n_dev, C]; an empty, truncated or foreign file is a ValueError naming it."""
+    try:
+        probs = np.load(path, allow_pickle=False)
+    except (EOFError, ValueError) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"{path}: not a .npy array of dev probabilities ({reason})") from None
+    if not isinstance(probs, np.ndarray):  # an .npz archive
+        probs.close()
+        raise ValueError(f"{path}: not a .npy array of dev probabilities (an .npz archive)")
+    if probs.ndim != 2 or probs.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{path}: not a .npy array of dev probabilities (shape {probs.shape}, dtype {probs.dtype}; "
+            "expected [n_dev, classes] numbers)"
+        )
+    return probs

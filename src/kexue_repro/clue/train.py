@@ -5,46 +5,65 @@ transform (DropToken) and the variant's masks each have their own generator, and
 drives the head's initialisation and dropout. All of them, the weights and the optimizer state are saved
 after every epoch; a run killed at any point resumes to the same numbers as an unbroken one. A checkpoint
 of the same run with fewer epochs is resumed too (nothing depends on the total: no schedule).
+
+    python -m kexue_repro.clue.train --settings JSON --task T --seed S --model PATH_OR_NAME --train JSONL
+        --dev JSONL --meta JSON --threads N --device D --checkpoint PT --probs-out NPY --run-out JSON
+
+``--settings``: the ``clue.finetune`` block at the scale, with the task's epochs and the variant's options
+(kexue_repro.clue.plan.finetune_settings).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from kexue_repro.clue.data import BatchTransform, Encoded, batches
+from kexue_repro.clue import hooks, records
+from kexue_repro.clue.data import BatchTransform, Encoded, batches, encode_split
 from kexue_repro.clue.evaluate import accuracy, mean_loss, predict_probabilities
-from kexue_repro.clue.model import ModelTransform, load_classifier, scoped_parameters
-from kexue_repro.clue.variants import MaskedOptimizer, VariantConfig, kept_share, make_optimizer, wrap
-from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import check_finite_loss, seed_everything
+from kexue_repro.clue.model import ModelTransform, load_classifier, load_tokenizer, scoped_parameters
+from kexue_repro.clue.variants import (
+    OPTIMIZERS,
+    MaskedOptimizer,
+    VariantConfig,
+    fisher_masks,
+    kept_share,
+    make_optimizer,
+)
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
+from kexue_repro.common.settings import build
 
 # Offsets of the seeds of the separate random streams from the run's seed.
 ORDER, TRANSFORM, MASKS, FISHER_ORDER = 0, 1, 2, 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Everything that determines the result; a checkpoint resumes only under an equal config (epochs aside)."""
+    """The ``clue.finetune`` settings of one job (its variant's options included) and the run (task, model,
+    seed, data, device): everything that determines the result. A checkpoint resumes only under an equal
+    config, its number of epochs aside."""
 
     task: str
-    model: str
+    model: str  # a save_pretrained folder (model + tokenizer) or hub name
     num_labels: int
     seed: int
     epochs: int
     batch_size: int
-    maxlen: int
-    optimizer: str
+    maxlen: int  # tokens per sequence, [CLS] and [SEP]s included
+    optimizer: str  # adafactor | adamw
     lr: float
     beta1: float
-    beta2: float | None
+    beta2: float | None = None  # AdamW's (required with it); AdaFactor has none
     weight_decay: float
     variant: VariantConfig
     train_sha256: str
@@ -54,52 +73,48 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if min(self.epochs, self.batch_size) < 1 or self.num_labels < 2 or self.lr <= 0:
             raise ValueError("epochs and batch size must be >= 1, num_labels >= 2 and lr > 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"clue.finetune: optimizer {self.optimizer!r} is not one of {OPTIMIZERS}")
+        if self.optimizer == "adamw" and self.beta2 is None:
+            raise ValueError("clue.finetune: beta2 is required with optimizer adamw")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def identity(self) -> dict[str, Any]:
-        return {k: v for k, v in self.as_dict().items() if k != "epochs"}
+
+def default_generators(device: torch.device) -> dict[str, torch.Generator]:
+    """torch's global streams (head initialisation, dropout): the CPU's, and the GPU's on a GPU."""
+    streams = {"torch_rng": torch.default_generator}
+    if device.type == "cuda":
+        torch.cuda.init()  # fills torch.cuda.default_generators
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        streams["cuda_rng"] = torch.cuda.default_generators[index]
+    return streams
 
 
-def _rng_states(*generators: torch.Generator) -> dict[str, Any]:
-    states = {"torch": torch.get_rng_state(), "generators": [g.get_state() for g in generators]}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def _restore_rng(states: dict[str, Any], *generators: torch.Generator) -> None:
-    torch.set_rng_state(states["torch"])
-    for generator, state in zip(generators, states["generators"]):
-        generator.set_state(state)
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def build_optimizer(
-    config: TrainConfig, model: torch.nn.Module, train: Encoded, device: torch.device, masks: list | None
-) -> tuple[MaskedOptimizer, float]:
-    """The variant around AdaFactor or AdamW, and the seconds spent on the Fisher mask (childtuning-d).
-    ``masks``: a saved Fisher mask (when resuming), so it is not computed again."""
-    v = config.variant
+def build_optimizer(config: TrainConfig, model: torch.nn.Module) -> MaskedOptimizer:
+    """The variant around AdaFactor or AdamW (childtuning-d without its mask yet: see ``set_fisher_mask``)."""
     inner = make_optimizer(
         config.optimizer, model.parameters(), config.lr, config.beta1, config.beta2, config.weight_decay
     )
-    seed = config.seed + MASKS
-    if masks is not None:
-        params = [p for _, p in scoped_parameters(model, v.scope)]
-        return MaskedOptimizer(inner, params, v, seed, [m.to(device) for m in masks]), 0.0
+    params = [p for _, p in scoped_parameters(model, config.variant.scope)]
+    return MaskedOptimizer(inner, params, config.variant, config.seed + MASKS)
+
+
+def set_fisher_mask(
+    optimizer: MaskedOptimizer,
+    model: torch.nn.Module,
+    config: TrainConfig,
+    train: Encoded,
+    device: torch.device,
+) -> float:
+    """ChildTuning-D's mask from the training batches (in their own seeded order); the seconds it took."""
     started = time.perf_counter()
-
-    def fisher_batches():
-        order = torch.randperm(
-            len(train), generator=torch.Generator().manual_seed(config.seed + FISHER_ORDER)
-        )
-        return batches(train, v.fisher_batch_size, order)
-
-    optimizer = wrap(inner, model, v, seed, fisher_batches, lambda m, b: mean_loss(m, b, device))
-    return optimizer, time.perf_counter() - started
+    v = config.variant
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(config.seed + FISHER_ORDER))
+    forward = lambda m, b: mean_loss(m, b, device)  # noqa: E731
+    optimizer.set_fixed_masks(fisher_masks(model, v, batches(train, v.fisher_batch_size, order), forward))
+    return time.perf_counter() - started
 
 
 def finetune(
@@ -119,25 +134,20 @@ def finetune(
     model = load_classifier(config.model, config.num_labels, model_transform).to(device)
     order_rng = torch.Generator().manual_seed(config.seed + ORDER)
     transform_rng = torch.Generator().manual_seed(config.seed + TRANSFORM)
-    history: list[dict[str, Any]] = []
-    best_probs: np.ndarray | None = None
-    fisher_seconds = 0.0
-    state = load_checkpoint(checkpoint_path)
-    if state is not None and state["config"] == config.identity() and len(state["history"]) <= config.epochs:
-        model.load_state_dict(state["model"])
-        optimizer, _ = build_optimizer(config, model, train, device, state["optimizer"]["fixed_masks"])
-        optimizer.load_state_dict(state["optimizer"])
-        _restore_rng(state["rng"], order_rng, transform_rng)
-        history, best_probs, fisher_seconds = (
-            state["history"],
-            state["best_probs"].numpy(),
-            state["fisher_seconds"],
-        )
-        print(f"resuming from {checkpoint_path} after epoch {len(history)}", file=sys.stderr)
-    else:
-        if state is not None:
-            print(f"{checkpoint_path} holds another configuration; starting afresh", file=sys.stderr)
-        optimizer, fisher_seconds = build_optimizer(config, model, train, device, None)
+    optimizer = build_optimizer(config, model)
+    checkpoint = Resumable(
+        checkpoint_path, config.as_dict(), ignore=("epochs",), model=model, optimizer=optimizer,
+        order_rng=order_rng, transform_rng=transform_rng, **default_generators(device),
+    )  # fmt: skip
+    progress = checkpoint.resume(history=[], best_probs=[], fisher_seconds=0.0)
+    history, fisher_seconds = progress["history"], progress["fisher_seconds"]
+    if len(history) > config.epochs:  # a longer run's checkpoint cannot be shortened
+        print(f"{checkpoint_path} holds more epochs than {config.epochs}; starting afresh", file=sys.stderr)
+        discard_checkpoint(checkpoint_path)
+        return finetune(config, train, dev, device, checkpoint_path, batch_transform, model_transform)
+    best_probs = np.array(progress["best_probs"], dtype=np.float64)
+    if optimizer.needs_masks:  # childtuning-d starting afresh; a resumed run has its saved mask
+        fisher_seconds = set_fisher_mask(optimizer, model, config, train, device)
     resumed_from = len(history)
     for epoch in range(len(history), config.epochs):
         model.train()
@@ -156,8 +166,7 @@ def finetune(
         train_seconds = time.perf_counter() - epoch_started
         probs = predict_probabilities(model, dev, config.batch_size, device)
         dev_accuracy = accuracy(probs, dev.labels)
-        best = max(history, key=lambda h: h["dev_accuracy"]) if history else None
-        if best is None or dev_accuracy > best["dev_accuracy"]:  # ties keep the earlier epoch
+        if not history or dev_accuracy > max(h["dev_accuracy"] for h in history):  # ties: the earlier epoch
             best_probs = probs
         history.append(
             {
@@ -168,49 +177,98 @@ def finetune(
                 "eval_seconds": time.perf_counter() - epoch_started - train_seconds,
             }
         )
-        save_checkpoint(
-            checkpoint_path,
-            {
-                "config": config.identity(),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "rng": _rng_states(order_rng, transform_rng),
-                "history": history,
-                "best_probs": torch.from_numpy(best_probs),
-                "fisher_seconds": fisher_seconds,
-            },
-        )
+        checkpoint.save(history=history, best_probs=best_probs.tolist(), fisher_seconds=fisher_seconds)
         print(
             f"{config.task} {config.variant.name} seed {config.seed} epoch {epoch + 1}/{config.epochs}: "
             f"loss {train_loss:.4f}, dev accuracy {dev_accuracy:.4f}, {train_seconds:.2f} s",
             flush=True,
         )
+    record = run_record(config, len(train), len(dev), history, optimizer, fisher_seconds)
+    record |= {"resumed_after_epoch": resumed_from, "seconds": time.perf_counter() - started}
+    return record | {"device": device.type, "threads": torch.get_num_threads()}, best_probs
+
+
+def run_record(
+    config: TrainConfig,
+    n_train: int,
+    n_dev: int,
+    history: list[dict[str, Any]],
+    optimizer: MaskedOptimizer,
+    fisher_seconds: float,
+) -> dict[str, Any]:
     best = max(history, key=lambda h: h["dev_accuracy"])  # max keeps the first of equal values
     train_seconds = sum(h["train_seconds"] for h in history)
-    record = {
+    return {
         "task": config.task,
         "variant": config.variant.name,
         "seed": config.seed,
         "config": config.as_dict(),
-        "n_train": len(train),
-        "n_dev": len(dev),
+        "n_train": n_train,
+        "n_dev": n_dev,
         "history": history,
         "dev_accuracy": [h["dev_accuracy"] for h in history],
         "best_epoch": best["epoch"],
         "best_dev_accuracy": best["dev_accuracy"],
         "train_seconds": train_seconds,
         "seconds_per_epoch": train_seconds / len(history),
-        "sequences_per_second": len(train) * len(history) / train_seconds,
+        "sequences_per_second": n_train * len(history) / train_seconds,
         "fisher_seconds": fisher_seconds,
         "mask_share": kept_share(optimizer.fixed_masks) if optimizer.fixed_masks is not None else None,
-        "resumed_after_epoch": resumed_from,
-        "seconds": time.perf_counter() - started,
-        "device": device.type,
-        "threads": torch.get_num_threads(),
     }
-    return record, best_probs
 
 
-def remove_checkpoint(path: str | os.PathLike) -> None:
-    """Once the outputs are written the checkpoint is spent; a later run with new params starts afresh."""
-    Path(path).unlink(missing_ok=True)
+def _main(args: argparse.Namespace) -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    num_labels = records.read_num_labels(args.meta)
+    config = build(
+        TrainConfig,
+        args.settings,
+        "clue.finetune",
+        task=args.task,
+        model=args.model,
+        num_labels=num_labels,
+        seed=args.seed,
+        train_sha256=records.file_sha256(args.train),
+        dev_sha256=records.file_sha256(args.dev),
+        device_type=device.type,
+    )
+    tokenizer = load_tokenizer(args.model)
+    batch_transform = hooks.drop_token_transform(config.variant.drop_tokens, tokenizer)
+    model_transform = hooks.embedding_correction_transform(config.variant.embedding_correction, tokenizer)
+    train_set = encode_split(args.train, tokenizer, config.maxlen, num_labels)
+    dev_set = encode_split(args.dev, tokenizer, config.maxlen, num_labels)
+    record, probs = finetune(
+        config, train_set, dev_set, device, args.checkpoint, batch_transform, model_transform
+    )
+    records.write_probabilities(args.probs_out, probs)
+    write_json(args.run_out, record | {"probabilities": str(args.probs_out), "dev": str(args.dev)})
+    discard_checkpoint(args.checkpoint)
+    print(
+        f"{args.run_out}: {record['variant']} seed {args.seed}: best dev accuracy {record['best_dev_accuracy']:.4f} "
+        f"at epoch {record['best_epoch']}; {record['seconds_per_epoch']:.2f} s/epoch, "
+        f"{record['sequences_per_second']:.1f} sequences/s"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.clue.train", __doc__, "clue.finetune")
+    parser.add_argument("--task", required=True, help="the run task recorded in the run (e.g. sentiment)")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument(
+        "--model", required=True, help="a save_pretrained folder (model + tokenizer) or hub name"
+    )
+    parser.add_argument("--train", required=True, help="prepared train split (.jsonl)")
+    parser.add_argument("--dev", required=True, help="prepared dev split (.jsonl)")
+    parser.add_argument("--meta", required=True, help="the task's meta.json (num_labels or num_classes)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
+    parser.add_argument("--probs-out", required=True, help="best epoch's dev probabilities (.npy, dev order)")
+    parser.add_argument("--run-out", required=True, help="the run record (.json)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

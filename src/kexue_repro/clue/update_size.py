@@ -7,23 +7,53 @@ that moved (under F the momentum moves entries whose gradient was dropped, so th
 under update dropout only the kept share p moves). Measured on the encoder-layer parameters, which every
 batch's gradient reaches (most word-embedding rows get no gradient in a step); the masks act on them only.
 Dropout is off (eval mode), so the three runs differ by their masks alone.
+
+    python -m kexue_repro.clue.update_size --settings JSON --seed S --model PATH_OR_NAME --train JSONL
+        --meta JSON --threads N --device D --out JSON
+
+``--settings``: the ``clue.update_size`` block with the fine-tuning's maxlen (kexue_repro.clue.plan).
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import math
-from typing import Any
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import torch
 
-from kexue_repro.clue.data import Encoded, collate
+from kexue_repro.clue import records
+from kexue_repro.clue.data import Encoded, collate, encode_split
 from kexue_repro.clue.evaluate import mean_loss
-from kexue_repro.clue.model import load_classifier, scoped_parameters
+from kexue_repro.clue.model import load_classifier, load_tokenizer, scoped_parameters
 from kexue_repro.clue.variants import MaskedOptimizer, VariantConfig
-from kexue_repro.common.runtime import seed_everything
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
+from kexue_repro.common.settings import build
 
 RUNS = ("vanilla", "childtuning-f", "incre-drop")
+
+
+@dataclass(frozen=True)
+class UpdateSizeConfig:
+    """The ``clue.update_size`` settings, and the fine-tuning's maxlen."""
+
+    steps: int  # AdamW steps from the same start
+    p: float  # keep share of gradient and update dropout
+    lr: float
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+    batch_size: int
+    maxlen: int
+
+    def adamw(self) -> dict[str, Any]:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
 
 
 def fixed_batches(n_records: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
@@ -77,7 +107,7 @@ def measure(
     device: torch.device,
 ) -> dict[str, Any]:
     if steps < 2 or not 0 < p < 1:
-        raise ValueError("--steps must be >= 2 and --p in (0, 1)")
+        raise ValueError("clue.update_size: steps must be >= 2 and p in (0, 1)")
     seed_everything(seed)
     model = load_classifier(model_path, num_labels).to(device).eval()
     initial = copy.deepcopy(model.state_dict())
@@ -109,3 +139,39 @@ def measure(
         "moved_share_incre": sum(runs["incre-drop"]["moved_share"][later]) / (steps - 1),
         "moved_share_vanilla": sum(runs["vanilla"]["moved_share"][later]) / (steps - 1),
     }
+
+
+def _main(args: argparse.Namespace) -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    config = build(UpdateSizeConfig, args.settings, "clue.update_size")
+    num_labels = records.read_num_labels(args.meta)
+    train_set = encode_split(args.train, load_tokenizer(args.model), config.maxlen, num_labels)
+    result = measure(
+        args.model, num_labels, train_set, config.batch_size, config.steps, config.p, config.adamw(), args.seed,
+        device,
+    )  # fmt: skip
+    write_json(args.out, result | {"model": args.model, "train": str(args.train)})
+    print(
+        f"{args.out}: update norm ratio F/vanilla {result['mean_ratio_f']:.4f} (sqrt(p) = {result['sqrt_p']:.4f}); "
+        f"share moved: F {result['moved_share_f']:.3f}, update dropout {result['moved_share_incre']:.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.clue.update_size", __doc__, "clue.update_size")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument(
+        "--model", required=True, help="a save_pretrained folder (model + tokenizer) or hub name"
+    )
+    parser.add_argument("--train", required=True, help="prepared train split (.jsonl)")
+    parser.add_argument("--meta", required=True, help="the task's meta.json (num_labels or num_classes)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--out", required=True, help="the measurement (.json)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -86,7 +86,8 @@ class MaskedOptimizer:
 
     ``params`` are the (scoped) parameters masked; the inner optimizer may hold more, which update normally.
     Masks are drawn from this wrapper's own generator, so the model's dropout stream is the same across
-    variants; its state (inner state, generator, fixed mask) goes into ``state_dict``.
+    variants; its state (inner state, generator, fixed mask) goes into ``state_dict``. ChildTuning-D's fixed
+    mask comes with ``fixed_masks``, ``set_fixed_masks`` (see ``fisher_masks``) or ``load_state_dict``.
     """
 
     def __init__(
@@ -100,13 +101,21 @@ class MaskedOptimizer:
         self.optimizer = optimizer
         self.config = config
         self.params = list(params)
-        if config.method == "childtuning-d" and fixed_masks is None:
-            raise ValueError("childtuning-d needs its Fisher mask")
-        if fixed_masks is not None and [m.shape for m in fixed_masks] != [p.shape for p in self.params]:
-            raise ValueError("the fixed masks do not match the masked parameters' shapes")
-        self.fixed_masks = fixed_masks
+        self.fixed_masks: list[torch.Tensor] | None = None
+        if fixed_masks is not None:
+            self.set_fixed_masks(fixed_masks)
         device = self.params[0].device if self.params else torch.device("cpu")
         self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    @property
+    def needs_masks(self) -> bool:
+        """childtuning-d before its Fisher mask is set (computed, or restored by ``load_state_dict``)."""
+        return self.config.method == "childtuning-d" and self.fixed_masks is None
+
+    def set_fixed_masks(self, masks: list[torch.Tensor]) -> None:
+        if [m.shape for m in masks] != [p.shape for p in self.params]:
+            raise ValueError("the fixed masks do not match the masked parameters' shapes")
+        self.fixed_masks = masks
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:
@@ -118,6 +127,8 @@ class MaskedOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         c = self.config
+        if self.needs_masks:
+            raise ValueError("childtuning-d needs its Fisher mask")
         scale = 1.0 / c.p if c.divide_by_p else 1.0
         if c.method == "childtuning-f":
             for param in self.params:
@@ -197,26 +208,17 @@ def top_share_masks(scores: list[torch.Tensor], p: float) -> list[torch.Tensor]:
     return [s >= threshold.to(s.device) for s in scores]
 
 
-def wrap(
-    optimizer: torch.optim.Optimizer,
+def fisher_masks(
     model: nn.Module,
     config: VariantConfig,
-    seed: int,
-    fisher_batches: Callable[[], Iterable[dict[str, torch.Tensor]]] | None = None,
-    forward: Callable[[nn.Module, dict[str, torch.Tensor]], torch.Tensor] | None = None,
-) -> MaskedOptimizer:
-    """The variant's optimizer; for childtuning-d the Fisher mask is computed here (one pass over
-    ``fisher_batches()`` with ``forward``)."""
+    batches: Iterable[dict[str, torch.Tensor]],
+    forward: Callable[[nn.Module, dict[str, torch.Tensor]], torch.Tensor],
+) -> list[torch.Tensor]:
+    """ChildTuning-D's mask of the scoped parameters: the top-p share by Fisher information over ``batches``."""
     params = [p for _, p in scoped_parameters(model, config.scope)]
-    masks = None
-    if config.method == "childtuning-d":
-        if fisher_batches is None or forward is None:
-            raise ValueError(
-                "childtuning-d needs the training batches to score parameters by Fisher information"
-            )
-        scores = fisher_scores(model, params, fisher_batches(), config.fisher_max_grad_norm, forward)
-        masks = top_share_masks(scores, config.p)
-    return MaskedOptimizer(optimizer, params, config, seed, masks)
+    return top_share_masks(
+        fisher_scores(model, params, batches, config.fisher_max_grad_norm, forward), config.p
+    )
 
 
 def kept_share(masks: list[torch.Tensor]) -> float:

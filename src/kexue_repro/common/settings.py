@@ -46,6 +46,22 @@ def add_settings_argument(parser: argparse.ArgumentParser, block: str) -> None:
     )
 
 
+def deep_merge(base: dict, override: dict) -> dict:
+    """``override`` merged into ``base`` key by key (as Snakemake merges a --configfile into the config)."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = deep_merge(base[key], value) if isinstance(value, dict) and key in base else value
+    return merged
+
+
+def step_block(config: Mapping[str, Any], study: str, step: str) -> dict[str, Any]:
+    """What a step reads: ``<study>.<step>`` of the workflow config with ``<study>.scales.<scale>.<step>``
+    merged over it (the workflow writes it to the step's settings file, workflow/lib/step_settings.py)."""
+    block = config[study]
+    scaled = block.get("scales", {}).get(config["scale"], {}).get(step, {})
+    return deep_merge(block.get(step, {}), scaled)
+
+
 def _as_field_type(value: Any, hint: Any) -> Any:
     """JSON has lists where a frozen dataclass holds tuples (hashable, comparable with a checkpoint's)."""
     origin = typing.get_origin(hint)

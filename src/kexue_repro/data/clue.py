@@ -22,10 +22,14 @@ pass a flag. Instead such a file is never called verified unless something check
 - otherwise it is fetched, recorded in ``fetch.json`` with its measured sha256 and ``verified: false``, and a
   one-line warning goes to stderr; the prepare step carries the flag into meta.json, so every result built on
   it says so. Commit the measured hash to the checksums once a trusted copy confirms it.
+
+    python -m kexue_repro.data.clue --settings JSON --task T --out-dir DIR --checksums CSV [--mirror BASE ...]
+                                    [--official-base URL]          (the clue.fetch block; files to DIR/T/)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import json
@@ -36,9 +40,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
 from kexue_repro.data.download import (
     DownloadError,
     RemoteFile,
@@ -345,3 +351,45 @@ def split_task(task: str, default_model: str) -> tuple[str, str]:
     a plain 'tnews' is a run of ``default_model``."""
     name, _, model = task.partition("@")
     return name, model or default_model
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """The ``clue.fetch`` settings."""
+
+    retries: int  # extra attempts per source after a transient failure
+
+
+def _main(args: argparse.Namespace) -> None:
+    config = build(FetchConfig, args.settings, "clue.fetch")
+    dest = Path(args.out_dir) / args.task
+    manifest = fetch_task(
+        args.task,
+        dest,
+        load_checksums(args.checksums),
+        mirrors=args.mirror,
+        official_base=args.official_base,
+        retries=config.retries,
+    )
+    for name, entry in manifest["files"].items():
+        state = f"verified ({entry['check']})" if entry["verified"] else "UNVERIFIED"
+        print(f"{dest / name}: {state}, from {entry['source']}")
+    for name in manifest["missing"]:
+        print(f"{dest / name}: missing")
+    print(dest / MANIFEST)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.data.clue", __doc__, "clue.fetch")
+    parser.add_argument("--task", required=True, choices=list(TASKS))
+    parser.add_argument("--out-dir", required=True, help="root of the raw CLUE files (data/raw/clue)")
+    parser.add_argument("--checksums", required=True, help="data/checksums/clue.csv")
+    parser.add_argument(
+        "--mirror", action="append", default=[], metavar="BASE", help="mirror base URL (<base>/<task>/<file>)"
+    )
+    parser.add_argument("--official-base", default=OFFICIAL_BASE, help="where <task>_public.zip lives")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

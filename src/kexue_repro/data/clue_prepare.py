@@ -11,20 +11,27 @@ since dev scores are then on half of the official dev set.
 Outputs: ``train.jsonl`` and ``dev.jsonl`` (one record ``{"text", "text_pair", "label"}`` a line; U+2028,
 U+2029 and U+0085 are escaped so any line splitter reads them back) and ``meta.json``, each written atomically,
 meta.json last.
+
+    python -m kexue_repro.data.clue_prepare --settings JSON --task T --raw-dir DIR --out-dir DIR --checksums CSV
+                                            (the clue.prepare block at the scale; DIR/T/ to DIR/T/)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from kexue_repro.common.atomic import atomic_path, write_json
-from kexue_repro.data.clue import Checksum, check_file, get_task, task_checksums
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
+from kexue_repro.data.clue import TASKS, Checksum, check_file, get_task, load_checksums, task_checksums
 from kexue_repro.data.clue_readers import FORMATS, Split, read_split, task_labels
 
 SPLITS = ("train", "dev")
@@ -68,7 +75,9 @@ def prepare_task(
     for name in [*used, *([spec.labels_file] if spec.labels_file else [])]:
         path = raw / name
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: required file of CLUE task {task} is missing (run clue-fetch)")
+            raise FileNotFoundError(
+                f"{path}: required file of CLUE task {task} is missing (fetch it: python -m kexue_repro.data.clue)"
+            )
         check = check_file(path, expected[name])
         if check.problem:
             raise ValueError(f"{path}: {check.problem}")
@@ -145,15 +154,51 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
             fh.write(line + "\n")
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """The records of a prepared split."""
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
+@dataclass(frozen=True)
+class PrepareConfig:
+    """The ``clue.prepare`` settings at the scale (and smoke's sentiment task's): records kept per split
+    ("all": every one), subsampled with ``split_seed``."""
+
+    split_seed: int  # subsampling, and the dev halves that stand in for a missing train file
+    max_train: int | str
+    max_dev: int | str
+
+    def __post_init__(self) -> None:
+        for name in ("max_train", "max_dev"):
+            value = getattr(self, name)
+            if value != "all" and not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name} must be a positive integer or 'all', got {value!r}")
+
+    def cap(self, split: str) -> int | None:
+        """Records kept of ``split`` (train or dev); None keeps them all."""
+        value = getattr(self, f"max_{split}")
+        return None if value == "all" else value
 
 
-def split_texts(path: str | os.PathLike) -> Iterator[str]:
-    """Every text of a prepared split, ``text`` then ``text_pair`` where there is one (a pretraining corpus)."""
-    for record in read_jsonl(path):
-        yield record["text"]
-        if record["text_pair"] is not None:
-            yield record["text_pair"]
+def _main(args: argparse.Namespace) -> None:
+    config = build(PrepareConfig, args.settings, "clue.prepare")
+    out = Path(args.out_dir) / args.task
+    meta = prepare_task(
+        args.task,
+        Path(args.raw_dir) / args.task,
+        out,
+        load_checksums(args.checksums),
+        max_train=config.cap("train"),
+        max_dev=config.cap("dev"),
+        seed=config.split_seed,
+    )
+    counts = ", ".join(f"{split} {n}" for split, n in meta["counts"].items())
+    print(f"{out}: {counts} records, {meta['num_classes']} classes")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.data.clue_prepare", __doc__, "clue.prepare")
+    parser.add_argument("--task", required=True, choices=list(TASKS))
+    parser.add_argument("--raw-dir", required=True, help="root of the raw CLUE files (data/raw/clue)")
+    parser.add_argument("--out-dir", required=True, help="root of the prepared tasks (data/processed/clue)")
+    parser.add_argument("--checksums", required=True, help="data/checksums/clue.csv")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
