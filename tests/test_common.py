@@ -25,7 +25,7 @@ def make_claim(**overrides) -> Claim:
         study="demo", claim_id="demo.effect", statement="the effect is positive", metric="delta accuracy",
         ours=0.4, interval=(0.1, 0.7), anchor=0.46, anchor_source="https://kexue.fm/archives/0000",
         criterion="interval above 0", verdict=REPRODUCED, scale="smoke", evidence="results/demo/x.csv",
-        seeds=(0, 1, 2),
+        seeds=(0, 1, 2), code="src/kexue_repro/demo/claims.py:effect",
     )  # fmt: skip
     fields.update(overrides)
     return Claim(**fields)
@@ -103,6 +103,12 @@ def test_claims_round_trip(tmp_path):
     assert rows[1]["interval"] is None
 
 
+def test_a_claim_from_no_claim_function_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="demo.effect comes from no @claim function"):
+        write_claims(tmp_path / "c.json", [make_claim(code=None)])
+    assert not (tmp_path / "c.json").exists()
+
+
 def test_unknown_verdict_is_refused():
     with pytest.raises(ValueError, match="verdict"):
         make_claim(verdict="sort of")
@@ -153,3 +159,44 @@ def test_same_seed_same_numbers():
 
     first = torch.randn(5, generator=seed_everything(7))
     assert torch.equal(first, torch.randn(5, generator=seed_everything(7)))
+
+
+def test_resumable_restores_what_it_saved_and_only_for_the_same_run(tmp_path, capsys):
+    import torch
+
+    from kexue_repro.common.checkpoint import save_checkpoint
+    from kexue_repro.common.resume import Resumable, discard_checkpoint
+
+    def parts(seed: int):
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(3, 2)
+        return model, torch.optim.Adam(model.parameters(), lr=0.1), torch.Generator().manual_seed(seed)
+
+    model, optimizer, rng = parts(0)
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    torch.rand(4, generator=rng)
+    path = tmp_path / "run.pt"
+    Resumable(path, {"lr": 0.1, "epochs": 2}, model=model, optimizer=optimizer, rng=rng).save(
+        step=7, curve=[1.0]
+    )
+
+    again, optimizer_again, rng_again = parts(1)
+    run = Resumable(path, {"lr": 0.1, "epochs": 5}, ignore=("epochs",), model=again, optimizer=optimizer_again,
+                    rng=rng_again)  # fmt: skip
+    assert run.resume(step=0, curve=[], other="default") == {"step": 7, "curve": [1.0], "other": "default"}
+    assert torch.equal(again.weight, model.weight) and torch.equal(rng_again.get_state(), rng.get_state())
+    assert optimizer_again.state_dict()["state"][0]["step"] == optimizer.state_dict()["state"][0]["step"]
+    assert "resuming from" in capsys.readouterr().err
+
+    fresh, optimizer_fresh, rng_fresh = parts(1)
+    other = Resumable(path, {"lr": 0.2, "epochs": 2}, model=fresh, optimizer=optimizer_fresh, rng=rng_fresh)
+    assert other.resume(step=0) == {"step": 0}
+    assert "another configuration" in capsys.readouterr().err and not torch.equal(fresh.weight, model.weight)
+
+    save_checkpoint(path, {"config": {"lr": 0.1, "epochs": 2}, "model": model.state_dict()})  # older code's
+    assert Resumable(path, {"lr": 0.1, "epochs": 2}, model=fresh, rng=rng_fresh).resume(step=0) == {"step": 0}
+    discard_checkpoint(path)
+    assert not path.exists()
+    with pytest.raises(ValueError, match="name the checkpoint's own entries"):
+        Resumable(path, {}, progress=model)

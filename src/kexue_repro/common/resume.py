@@ -63,7 +63,8 @@ class Resumable:
         state = load_checkpoint(self.path)  # on the CPU: generator states must be CPU tensors
         if state is None:
             return dict(defaults)
-        if not self._same_run(state[CONFIG]):
+        entries = {CONFIG, PROGRESS, *self.stateful}
+        if not entries <= set(state) or not self._same_run(state[CONFIG]):  # another run's, or older code's
             print(f"{self.path} holds another configuration; starting afresh", file=sys.stderr)
             return dict(defaults)
         for name, obj in self.stateful.items():
