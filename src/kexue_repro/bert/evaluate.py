@@ -10,19 +10,43 @@ frequencies of the packed training text without special tokens ([CLS], [SEP], [U
 never masks those). It is the expected MLM loss, on text like the training text, of a model that predicts
 every masked token by its corpus frequency and ignores the context. The same frequencies' cross-entropy on
 exactly the masked held-out positions (add-one smoothed, so a token unseen in training costs a finite
-amount) is reported beside it.
+amount) is reported beside it. Blocks and masking use the model's own pretraining seq_len and mlm_probability
+(from its pretrain.json).
+
+    python -m kexue_repro.bert.evaluate --settings JSON --model DIR --pretrain-record JSON --train-corpus TXT
+        --heldout-corpus TXT --threads T --device D --out JSON                  (settings: bert.evaluate)
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import sys
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from transformers import BertForMaskedLM, BertTokenizerFast
 
+from kexue_repro.bert.corpus import read_corpus
 from kexue_repro.bert.pretrain import collate, masked_lm_loss, mlm_collator, text_blocks
+from kexue_repro.bert.tokenizer import load_tokenizer
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.runtime import choose_device, set_threads
+from kexue_repro.common.settings import build
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """The ``bert.evaluate`` settings, and the pretraining's block length and masking probability."""
+
+    batch_size: int
+    mask_seed: int  # the held-out text is masked under this fixed seed
+    seq_len: int
+    mlm_probability: float
 
 
 def token_counts(tokenizer: BertTokenizerFast, blocks: Sequence[list[int]]) -> np.ndarray:
@@ -122,3 +146,55 @@ def evaluate(
         "vocab_size": len(tokenizer),
         "mask_seed": mask_seed,
     }
+
+
+def read_record(path: str) -> dict[str, Any]:
+    """The pretrain step's record (pretrain.json)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    trained = read_record(args.pretrain_record)["config"]
+    config = build(
+        EvaluateConfig,
+        args.settings,
+        "bert.evaluate",
+        seq_len=trained["seq_len"],
+        mlm_probability=trained["mlm_probability"],
+    )
+    model, tokenizer = BertForMaskedLM.from_pretrained(args.model), load_tokenizer(args.model)
+    measured = evaluate(
+        model,
+        tokenizer,
+        read_corpus(args.train_corpus),
+        read_corpus(args.heldout_corpus),
+        config.seq_len,
+        config.batch_size,
+        config.mlm_probability,
+        config.mask_seed,
+        device,
+    )
+    write_json(args.out, measured)
+    print(
+        f"{args.model}: held-out MLM loss {measured['heldout_mlm_loss']:.3f} nats vs unigram entropy "
+        f"{measured['unigram_entropy']:.3f} (ratio {measured['loss_to_entropy_ratio']:.3f})"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.bert.evaluate", __doc__, "bert.evaluate")
+    parser.add_argument("--model", required=True, help="the pretrain step's folder")
+    parser.add_argument("--pretrain-record", required=True, help="the pretrain step's record (pretrain.json)")
+    parser.add_argument("--train-corpus", required=True)
+    parser.add_argument("--heldout-corpus", required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--out", required=True, help="the measurements (.json)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,14 +10,17 @@ torch AdamW (betas 0.9 and ``adam_beta2``, no weight decay on biases and LayerNo
 clipped to ``max_grad_norm``, under transformers' linear warmup then linear decay to zero.
 
 Every ``checkpoint_every`` steps the weights, the optimiser and schedule, both random generators and the
-loss history are saved atomically; a killed run resumes there and ends with the same weights. The loss
-of every step is logged with DVCLive; on resume its files are rebuilt from the checkpoint's history, so
-no step appears twice.
+loss history are saved atomically (``common.resume``); a killed run resumes there and ends with the same
+weights. The loss of every step is logged with DVCLive; on resume its files are rebuilt from the
+checkpoint's history, so no step appears twice.
+
+    python -m kexue_repro.bert.pretrain --settings JSON --corpus TXT --tokenizer DIR --threads T --device D
+        --checkpoint CKPT --live-dir DIR --out-dir DIR --curve-out TSV --record-out JSON   (settings: bert.pretrain)
 """
 
 from __future__ import annotations
 
-import dataclasses
+import argparse
 import hashlib
 import os
 import shutil
@@ -38,9 +41,13 @@ from transformers import (
 )
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
-from kexue_repro.common.atomic import atomic_directory
-from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import check_finite_loss, seed_everything
+from kexue_repro.bert.corpus import read_corpus
+from kexue_repro.bert.tokenizer import load_tokenizer, save_tokenizer
+from kexue_repro.common.atomic import atomic_directory, atomic_path, write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
+from kexue_repro.common.settings import build
 
 LOSS_METRIC = "loss"  # DVCLive writes its history to <live dir>/plots/metrics/loss.tsv (step, loss)
 _TOKENIZE_CHUNK = 1000  # texts tokenized at once: the library's per-text encodings are large
@@ -49,7 +56,9 @@ _MASKING_STREAM = 1  # the collator's generator is seeded with seed + this: inde
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    """Everything that determines the pretrained weights; a checkpoint resumes only under an equal config."""
+    """The ``bert.pretrain`` settings and what the job derives (vocabulary size, data fingerprint, device):
+    everything that determines the pretrained weights. A checkpoint resumes only under an equal config
+    (``checkpoint_every`` aside)."""
 
     layers: int
     hidden: int
@@ -67,6 +76,7 @@ class PretrainConfig:
     max_grad_norm: float
     mlm_probability: float
     seed: int
+    checkpoint_every: int  # steps between checkpoints
     vocab_size: int
     data_sha256: str  # of the corpus text and the vocabulary
     device_type: str
@@ -83,6 +93,8 @@ class PretrainConfig:
             raise ValueError("mlm probability and Adam's beta2 must be in (0, 1), dropout in [0, 1)")
         if self.max_grad_norm <= 0:
             raise ValueError("max grad norm must be > 0")
+        if self.checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be >= 1")
 
     def bert_config(self) -> BertConfig:
         return BertConfig(
@@ -208,32 +220,15 @@ class LossLog:
         self.live.end()
 
 
-def _state(model, optimizer, schedule, collator, config, step, history, seconds) -> dict[str, Any]:
-    return {
-        "config": asdict(config),
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "schedule": schedule.state_dict(),
-        "masking_rng": collator.generator.get_state(),
-        "torch_rng": torch.get_rng_state(),
-        "step": step,
-        "history": history,
-        "seconds": seconds,
-    }
-
-
 def pretrain(
     config: PretrainConfig,
     tokenizer: BertTokenizerFast,
     blocks: Sequence[list[int]],
     device: torch.device,
     checkpoint_path: str | os.PathLike,
-    checkpoint_every: int,
     live_dir: str | os.PathLike,
 ) -> tuple[BertForMaskedLM, LossLog, dict[str, Any]]:
     """Train for ``config.steps`` steps, resuming from ``checkpoint_path`` when it holds this config."""
-    if checkpoint_every < 1:
-        raise ValueError("--checkpoint-every must be >= 1")
     seed_everything(config.seed)
     model = build_model(config).to(device)
     optimizer = make_optimizer(model, config)
@@ -241,19 +236,13 @@ def pretrain(
     collator = mlm_collator(tokenizer, config.mlm_probability, config.seed + _MASKING_STREAM)
     collate(collator, blocks[:1])  # creates the collator's generator, so a checkpoint can restore it
     collator.generator.manual_seed(config.seed + _MASKING_STREAM)
-    done, history, seconds = 0, [], 0.0
-    state = load_checkpoint(checkpoint_path)
-    if state is not None and state["config"] == asdict(config):
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        collator.generator.set_state(state["masking_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        done, history, seconds = int(state["step"]), state["history"], float(state["seconds"])
-        print(f"resuming from {checkpoint_path} after step {done}", file=sys.stderr)
-    elif state is not None:
-        print(f"{checkpoint_path} holds another configuration; starting afresh", file=sys.stderr)
-    log = LossLog(live_dir, history)
+    checkpoint = Resumable(
+        checkpoint_path, asdict(config), ignore=("checkpoint_every",), model=model, optimizer=optimizer,
+        schedule=schedule, masking_rng=collator.generator, torch_rng=torch.default_generator,
+    )  # fmt: skip
+    progress = checkpoint.resume(step=0, history=[], seconds=0.0)
+    done, seconds = progress["step"], progress["seconds"]
+    log = LossLog(live_dir, progress["history"])
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     model.train()
     order = BatchOrder([len(b) for b in blocks], config.batch_size, config.seed)
@@ -270,11 +259,9 @@ def pretrain(
         schedule.step()
         check_finite_loss(loss, step + 1, "bert pretrain")
         log.log(step + 1, float(loss.detach()))
-        if (step + 1) % checkpoint_every == 0 and step + 1 < config.steps:
-            elapsed = seconds + time.perf_counter() - started
-            save_checkpoint(
-                checkpoint_path,
-                _state(model, optimizer, schedule, collator, config, step + 1, log.history, elapsed),
+        if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
+            checkpoint.save(
+                step=step + 1, history=log.history, seconds=seconds + time.perf_counter() - started
             )
     seconds += time.perf_counter() - started
     record = {
@@ -305,8 +292,6 @@ def save_pretrained_model(
     folder: str | os.PathLike, model: BertForMaskedLM, tokenizer: BertTokenizerFast, seed: int
 ) -> None:
     """Model (safetensors, pooler added) and tokenizer together, written atomically: a complete folder or none."""
-    from kexue_repro.bert.tokenizer import save_tokenizer
-
     if model.bert.pooler is None:
         add_pooler(model, seed)
     with atomic_directory(folder) as tmp:
@@ -316,12 +301,49 @@ def save_pretrained_model(
 
 def publish_curve(log: LossLog, curve_out: str | os.PathLike) -> None:
     """Copy DVCLive's loss history (step, loss) to the tracked curve file, atomically."""
-    from kexue_repro.common.atomic import atomic_path
-
     with atomic_path(curve_out) as tmp:
         shutil.copyfile(log.curve_file, tmp)
 
 
-def config_from_dict(row: dict[str, Any]) -> PretrainConfig:
-    names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    return PretrainConfig(**{k: v for k, v in row.items() if k in names})
+def _main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    texts, tokenizer = read_corpus(args.corpus), load_tokenizer(args.tokenizer)
+    config = build(
+        PretrainConfig,
+        args.settings,
+        "bert.pretrain",
+        vocab_size=len(tokenizer),
+        data_sha256=data_fingerprint(texts, tokenizer),
+        device_type=device.type,
+    )
+    blocks = text_blocks(tokenizer, texts, config.seq_len)
+    model, log, record = pretrain(config, tokenizer, blocks, device, args.checkpoint, args.live_dir)
+    save_pretrained_model(args.out_dir, model, tokenizer, config.seed)
+    publish_curve(log, args.curve_out)
+    log.end()
+    write_json(args.record_out, record | {"threads": args.threads, "device": device.type})
+    discard_checkpoint(args.checkpoint)
+    shutil.rmtree(args.live_dir, ignore_errors=True)
+    print(
+        f"{args.out_dir}: {record['parameters']} parameters, {config.steps} steps in "
+        f"{record['train_seconds']:.1f} s, final training loss {record['final_train_loss']:.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.bert.pretrain", __doc__, "bert.pretrain")
+    parser.add_argument("--corpus", required=True, help="the corpus step's training text")
+    parser.add_argument("--tokenizer", required=True, help="the tokenizer step's folder")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
+    parser.add_argument("--live-dir", required=True, help="DVCLive's working folder; removed at the end")
+    parser.add_argument("--out-dir", required=True, help="the model folder (save_pretrained)")
+    parser.add_argument("--curve-out", required=True, help="DVCLive's loss history (step, loss) .tsv")
+    parser.add_argument("--record-out", required=True, help="size, steps, time (.json)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,11 +4,16 @@ BERT's normalizer and pre-tokenizer put spaces around every CJK character, so Ch
 character per token exactly as bert-base-chinese splits it; other scripts get WordPiece sub-words. The
 trained vocabulary is wrapped as a transformers ``BertTokenizerFast`` (built from the vocabulary, so the
 whole BERT pipeline is the library's own) and saved with ``save_pretrained`` plus a hub-style vocab.txt.
+
+    python -m kexue_repro.bert.tokenizer --settings JSON --corpus TXT --out-dir DIR   (settings: bert.tokenizer)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -16,7 +21,18 @@ from tokenizers import Tokenizer, normalizers, pre_tokenizers, trainers
 from tokenizers.models import WordPiece
 from transformers import BertTokenizerFast
 
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """The ``bert.tokenizer`` settings."""
+
+    vocab_size: int
+    min_frequency: int  # least count of a merged piece
 
 
 def continuation_tokens(texts: Sequence[str], tokenizer: Tokenizer) -> list[str]:
@@ -82,3 +98,25 @@ def load_tokenizer(folder: str | os.PathLike) -> BertTokenizerFast:
     if tokenizer.mask_token_id is None or tokenizer.mask_token_id == tokenizer.unk_token_id:
         raise ValueError(f"{folder}: the vocabulary has no [MASK] token")
     return tokenizer
+
+
+def _main(args: argparse.Namespace) -> None:
+    from kexue_repro.bert.corpus import read_corpus
+    from kexue_repro.common.atomic import atomic_directory
+
+    config = build(TokenizerConfig, args.settings, "bert.tokenizer")
+    tokenizer = build_tokenizer(read_corpus(args.corpus), config.vocab_size, config.min_frequency)
+    with atomic_directory(args.out_dir) as tmp:
+        save_tokenizer(tokenizer, tmp)
+    print(f"{args.out_dir}: WordPiece vocabulary of {len(tokenizer)} tokens (asked for {config.vocab_size})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.bert.tokenizer", __doc__, "bert.tokenizer")
+    parser.add_argument("--corpus", required=True, help="the corpus step's training text")
+    parser.add_argument("--out-dir", required=True, help="the tokenizer folder (save_pretrained, vocab.txt)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

