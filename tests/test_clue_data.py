@@ -61,6 +61,8 @@ def _leftovers(folder: Path) -> list[str]:
 def test_checksums_agree_with_the_manifest_and_the_registry():
     manifest = (MIRROR / "MANIFEST.md").read_text()
     rows = re.findall(r"^\| (\w+)/(\S+) \| (\d+) \| (\d+) \| ([0-9a-f]{64}) \|$", manifest, re.M)
+    # the mirror also holds tasks this project does not fetch yet (CLUENER, C3: issue 18)
+    rows = [row for row in rows if row[0] in {task.name for task in TASKS.values()}]
     assert len(rows) == 18
     for task, name, size, records, sha in rows:
         assert CHECKSUMS[(task, name)] == Checksum(int(size), int(records), sha, None)
