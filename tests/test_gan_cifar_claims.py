@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pandas as pd
 import pytest
 
 from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from kexue_repro.gan import cifar_claims, claims
+from kexue_repro.gan import cifar_claims, claims, plots
 
 from conftest import REPO
 
@@ -35,46 +34,64 @@ def test_official_protocol_takes_the_best_fid_of_g_and_the_last_ema_values():
 
 def test_full_scale_claims_compare_with_the_authors_anchor(tmp_path):
     near = [record(s, [30.0, 17.7 + 0.1 * s]) for s in range(3)]
-    fid = cifar_claims.claim_full_scale(near, ANCHORS, "fid", 2.0, 0.95, "curve.csv")
+    fid = cifar_claims.full_scale(near, ANCHORS, "fid", 2.0, 0.95, "curve.csv")
     assert fid.verdict == REPRODUCED and fid.anchor == 17.725 and fid.scale == "full"
     assert fid.seeds == [0, 1, 2] and "Faster-GNGAN" in fid.anchor_source
     far = [record(s, [30.0, 25.0 + 0.1 * s]) for s in range(3)]
-    assert cifar_claims.claim_full_scale(far, ANCHORS, "fid", 2.0, 0.95, "c").verdict == NOT_REPRODUCED
-    is_claim = cifar_claims.claim_full_scale(near, ANCHORS, "inception_score", 0.2, 0.95, "c")
+    assert cifar_claims.full_scale(far, ANCHORS, "fid", 2.0, 0.95, "c").verdict == NOT_REPRODUCED
+    is_claim = cifar_claims.full_scale(near, ANCHORS, "inception_score", 0.2, 0.95, "c")
     assert is_claim.anchor == 7.768 and is_claim.verdict == REPRODUCED
 
 
 def test_features_other_than_inception_are_never_compared_and_one_seed_is_inconclusive():
     inception = [record(s, [17.7 + 0.1 * s]) for s in range(3)]
-    assert cifar_claims.claim_full_scale(inception, ANCHORS, "fid", 2.0, 0.95, "c").verdict == REPRODUCED
-    claim_random = cifar_claims.claim_full_scale(
+    assert cifar_claims.full_scale(inception, ANCHORS, "fid", 2.0, 0.95, "c").verdict == REPRODUCED
+    claim_random = cifar_claims.full_scale(
         [record(s, [17.7 + 0.1 * s], "random") for s in range(3)], ANCHORS, "fid", 2.0, 0.95, "c"
     )
     assert claim_random.verdict == INCONCLUSIVE and "random" in claim_random.metric
-    single = cifar_claims.claim_full_scale([record(0, [17.7])], ANCHORS, "fid", 2.0, 0.95, "c")
+    single = cifar_claims.full_scale([record(0, [17.7])], ANCHORS, "fid", 2.0, 0.95, "c")
     assert single.verdict == INCONCLUSIVE and single.interval is None
 
 
 def test_curve_table_and_plot_are_written(tmp_path):
     curve = cifar_claims.curve_table([record(0, [40.0, 20.0]), record(1, [35.0, 19.0])])
     assert list(curve.columns) == cifar_claims.CURVE_FIELDS and len(curve) == 4
-    cifar_claims.plot_curve(curve, tmp_path / "curve.png")
+    plots.plot_curve(curve, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000
 
 
-def test_claims_step_adds_f_rows_the_curve_files_and_headline_metrics(tmp_path):
-    paths = []
-    for seed in range(3):
-        paths.append(tmp_path / f"cifar10_gn_seed{seed}.json")
-        paths[-1].write_text(json.dumps(record(seed, [30.0, 17.7 + 0.1 * seed])))
-    args = argparse.Namespace(
-        cifar_runs=[str(p) for p in paths], cifar_curve_csv=str(tmp_path / "curve.csv"),
-        cifar_curve_png=str(tmp_path / "curve.png"), fid_tolerance=2.0, is_tolerance=0.2, confidence=0.95,
-    )  # fmt: skip
+def test_full_scale_claims_write_the_curve_files_and_headline_metrics(tmp_path):
+    records = [record(seed, [30.0, 17.7 + 0.1 * seed]) for seed in range(3)]
     headline = {}
-    rows = claims.full_scale(args, ANCHORS, headline)
+    tolerances = {"fid": 2.0, "inception_score": 0.2}
+    rows = cifar_claims.full_scale_claims(
+        records, ANCHORS, 0.95, tolerances, tmp_path / "curve.csv", tmp_path / "curve.png", headline
+    )
     assert [row.claim_id for row in rows] == ["f.full_scale_fid", "f.full_scale_inception_score"]
+    assert {row.code for row in rows} == {"src/kexue_repro/gan/cifar_claims.py:full_scale"}
+    assert rows[0].evidence == str(tmp_path / "curve.csv")
     assert headline["cifar10_gn_fid"] == pytest.approx(17.8)
     assert len(pd.read_csv(tmp_path / "curve.csv")) == 6 and (tmp_path / "curve.png").is_file()
+
+
+def test_claims_step_refuses_cifar_runs_without_the_curve_paths(tmp_path):
+    config = claims.ClaimsConfig(
+        confidence=0.95, tolerance=1e-6, mode_success=6, fid_tolerance=2, is_tolerance=0.2
+    )
+    (tmp_path / "run.json").write_text(json.dumps(record(0, [30.0])))
     with pytest.raises(ValueError, match="--cifar-curve-csv"):
-        claims.full_scale(argparse.Namespace(**vars(args) | {"cifar_curve_csv": None}), ANCHORS, {})
+        claims.write_outputs(
+            [],
+            [],
+            "",
+            "",
+            config,
+            tmp_path,
+            tmp_path,
+            "c.json",
+            "m.json",
+            [str(tmp_path / "run.json")],
+            None,
+            None,
+        )

@@ -16,7 +16,7 @@ import pytest
 
 from kexue_repro.data import cifar10
 from kexue_repro.data.download import DownloadError, RemoteFile
-from kexue_repro.gan import data
+from kexue_repro.gan import cifar_data
 
 from conftest import REPO, serve_directory
 
@@ -143,22 +143,22 @@ def test_a_pickle_calling_any_other_global_is_refused(tmp_path):
 
 def test_prepare_writes_the_arrays_and_the_checks(mirror, tmp_path):
     out = tmp_path / "cifar10.npz"
-    summary = data.prepare_cifar10(
+    summary = cifar_data.prepare_cifar10(
         tmp_path / "raw", out, [mirror.base], 0, remotes(mirror, mirror.truth["sha256"])
     )
     assert summary["sha256"] == mirror.truth["sha256"] and summary["sha256_verified"]
     assert summary["official_md5_matches"] is False  # not the real archive
     assert (summary["train_images"], summary["test_images"]) == (5 * PER_BATCH, PER_BATCH)
-    arrays, sha256 = data.load_cifar10(out)
+    arrays, sha256 = cifar_data.load_cifar10(out)
     assert sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
     np.testing.assert_array_equal(arrays["train_images"].numpy(), mirror.truth["train_images"])
 
 
 def test_cli_fetch_failure_is_one_error_line(tmp_path):
-    """The cifar10 step with nothing reachable (official URLs unreachable offline, a dead mirror) exits 1."""
+    """The cifar_data step with nothing reachable (official URLs unreachable offline, a dead mirror) exits 1."""
     proc = subprocess.run(
-        [sys.executable, "-m", "kexue_repro.gan", "cifar10", "--raw-dir", str(tmp_path / "raw"),
-         "--retries", "0", "--mirror", "http://127.0.0.1:9", "--out", str(tmp_path / "c.npz"),
+        [sys.executable, "-m", "kexue_repro.gan.cifar_data", "--settings", '{"fetch_retries": 0}',
+         "--raw-dir", str(tmp_path / "raw"), "--mirror", "http://127.0.0.1:9", "--out", str(tmp_path / "c.npz"),
          "--summary-out", str(tmp_path / "s.json")],
         capture_output=True, text=True, cwd=REPO, timeout=120, env={"PATH": "", "HTTPS_PROXY": "http://127.0.0.1:9"},
     )  # fmt: skip
@@ -166,3 +166,17 @@ def test_cli_fetch_failure_is_one_error_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "cifar10/cifar-10-python.tar.gz" in lines[0]
     assert not (tmp_path / "c.npz").exists() and not (tmp_path / "s.json").exists()
+
+
+def test_a_truncated_or_empty_cifar_file_is_one_line_naming_it(mirror, tmp_path):
+    out = tmp_path / "cifar10.npz"
+    cifar_data.prepare_cifar10(
+        tmp_path / "raw", out, [mirror.base], 0, remotes(mirror, mirror.truth["sha256"])
+    )
+    whole = out.read_bytes()
+    for name, content in (("empty.npz", b""), ("cut.npz", whole[: len(whole) // 2])):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError) as err:
+            cifar_data.load_cifar10(tmp_path / name)
+        message = str(err.value)
+        assert message.startswith(f"{tmp_path / name}: not a prepared CIFAR-10 file") and "\n" not in message

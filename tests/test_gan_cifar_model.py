@@ -14,14 +14,14 @@ from torch import nn
 
 from kexue_repro.common.runtime import seed_everything
 from kexue_repro.gan import cifar_train, evaluate
-from kexue_repro.gan.__main__ import main
-from kexue_repro.gan.cnn import CNNDiscriminator, CNNGenerator, count_parameters
+from kexue_repro.gan.cnn import CNNDiscriminator, CNNGenerator
 from kexue_repro.gan.image_metrics import FID_EXTRA_HINT, ImageMetrics, RandomFeatures, make_extractor
 
 CPU = torch.device("cpu")
 SPEC = dict(
     seed=0, steps=4, batch_size_d=2, batch_size_g=2, lr_d=2e-4, lr_g=2e-4, betas=(0.0, 0.9), n_dis=1, latent=128,
-    ema_decay=0.9999, lr_decay_start=4, data_sha256="test", device_type="cpu",
+    ema_decay=0.9999, lr_decay_start=4, eval_every=1, n_eval=8, n_real=16, is_splits=2, features="random",
+    inception_weights="", checkpoint_every=1, data_sha256="test", device_type="cpu",
 )  # fmt: skip
 
 # basiclab/GNGAN-PyTorch models/dcgan.py (dcgan.32): (layer, in, out, kernel) in order.
@@ -38,6 +38,10 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
 
 
 def official_count(layers) -> int:
@@ -83,7 +87,7 @@ def two_steps():
     """Two GN training steps with EMA decay 0.6; G's floating state before and after each, D before."""
     config = cifar_train.CifarConfig(**SPEC | {"ema_decay": 0.6, "steps": 2})
     rng = seed_everything(0)
-    nets = cifar_train.build(config, CPU)
+    nets = cifar_train.build_nets(config, CPU)
     critic_before = floats(nets.critic)
     real = cifar_train.RealImages(tiny_images(), rng)
     history, losses = [floats(nets.gen)], []
@@ -158,7 +162,7 @@ def test_resume_after_kill_equals_an_unbroken_run(tmp_path, monkeypatch):
     metrics = ImageMetrics(RandomFeatures(0), cifar_train.uint8_batches(images, 8), 2, CPU)
 
     def run(checkpoint):
-        nets, curve, _ = cifar_train.train(config, images, metrics, CPU, 1, 8, checkpoint, 1)
+        nets, curve, _ = cifar_train.train(config, images, metrics, CPU, checkpoint)
         return nets.ema.module.state_dict(), curve
 
     unbroken_ema, unbroken_curve = run(tmp_path / "a.ckpt")
@@ -189,12 +193,13 @@ def test_train_cifar_command_writes_model_and_curve(tmp_path):
     images = tiny_images(16).numpy()
     np.savez(npz, train_images=images, train_labels=np.zeros(16, np.int64), test_images=images[:4],
              test_labels=np.zeros(4, np.int64), label_names=np.array(["a"] * 10))  # fmt: skip
-    args = ["--data", npz, "--seed", 0, "--steps", 1, "--batch-size-d", 4, "--batch-size-g", 4, "--lr-d", 2e-4,
-            "--lr-g", 2e-4, "--betas", 0.0, 0.9, "--n-dis", 1, "--latent", 128, "--ema-decay", 0.9999,
-            "--lr-decay-start", 1, "--eval-every", 1, "--n-eval", 8, "--n-real", 12, "--is-splits", 2,
-            "--features", "random", "--checkpoint-every", 1, "--threads", 1, "--device", "cpu",
+    settings = {
+        key: value for key, value in SPEC.items() if key not in ("seed", "data_sha256", "device_type")
+    }
+    settings |= {"steps": 1, "batch_size_d": 4, "batch_size_g": 4, "lr_decay_start": 1, "n_real": 12}
+    args = ["--settings", json.dumps(settings), "--data", npz, "--seed", 0, "--threads", 1, "--device", "cpu",
             "--checkpoint", tmp_path / "c.ckpt", "--out", tmp_path / "m.pt", "--metrics-out", tmp_path / "r.json"]  # fmt: skip
-    assert main(["train-cifar", *map(str, args)]) == 0
+    assert cifar_train.main([*map(str, args)]) == 0
     record = json.loads((tmp_path / "r.json").read_text())
     assert [row["step"] for row in record["curve"]] == [1] and record["curve"][0]["n_real"] == 12
     assert record["fid_ema"] == record["curve"][-1]["fid_ema"] and record["config"]["betas"] == [0.0, 0.9]

@@ -28,7 +28,7 @@ def test_cifar_outputs_only_at_full_scale_and_inside_the_dvc_stage(scale):
     if scale == "smoke":
         assert not cifar
         return
-    seeds = yaml.safe_load((REPO / "params.yaml").read_text())["gan"]["cifar10"]["seeds"]
+    seeds = yaml.safe_load((REPO / "params.yaml").read_text())["gan"]["cifar_runs"]["seeds"]
     for seed in seeds:
         assert {
             f"results/gan/runs/cifar10_gn_seed{seed}.json",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -22,9 +24,14 @@ SPEC = dict(
     gen_depth=1,
     critic_hidden=8,
     critic_depth=2,
-    ring_modes=8,
-    ring_radius=2.0,
-    ring_std=0.02,
+    warmup_steps=0,
+    checkpoint_every=5,
+    n_eval=100,
+    n_show=4,
+    modes=8,
+    radius=2.0,
+    std=0.02,
+    mode_share=0.02,
     digits_sha256="",
     device_type="cpu",
 )
@@ -40,7 +47,7 @@ def states(gen: torch.nn.Module, critic: torch.nn.Module) -> dict[str, torch.Ten
 def test_resume_after_kill_equals_an_unbroken_run(tmp_path, monkeypatch, method):
     config = train.TrainConfig(method=method, **SPEC)
     cpu = torch.device("cpu")
-    unbroken = states(*train.train(config, None, cpu, tmp_path / "a.ckpt", 5, 0)[:2])
+    unbroken = states(*train.train(config, None, cpu, tmp_path / "a.ckpt")[:2])
 
     real_step, calls = train.training_step, []
 
@@ -52,15 +59,17 @@ def test_resume_after_kill_equals_an_unbroken_run(tmp_path, monkeypatch, method)
 
     monkeypatch.setattr(train, "training_step", dying_step)
     with pytest.raises(KeyboardInterrupt):
-        train.train(config, None, cpu, tmp_path / "b.ckpt", 5, 0)
-    assert torch.load(tmp_path / "b.ckpt", weights_only=True)["step"] == 5
+        train.train(config, None, cpu, tmp_path / "b.ckpt")
+    assert torch.load(tmp_path / "b.ckpt", weights_only=True)["progress"]["step"] == 5
     monkeypatch.setattr(train, "training_step", real_step)
-    gen, critic, cost = train.train(config, None, cpu, tmp_path / "b.ckpt", 5, 0)
+    # Settings that leave the weights alone do not discard the checkpoint.
+    later = dataclasses.replace(config, warmup_steps=1, checkpoint_every=4, n_eval=50)
+    gen, critic, cost = train.train(later, None, cpu, tmp_path / "b.ckpt")
     resumed = states(gen, critic)
     assert resumed.keys() == unbroken.keys()
     for key in unbroken:
         assert torch.equal(resumed[key], unbroken[key]), key
-    assert cost["timed_steps"] == 7
+    assert cost["timed_steps"] == 6  # steps 6-12 ran, the first untimed
     assert cost["saved_for_backward_mib"] > 0
 
 

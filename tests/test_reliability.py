@@ -21,11 +21,14 @@ from kexue_repro.report.assemble import provenance_section
 
 from conftest import REPO, run, tool
 
+# One ring run of the gan study's train step: its settings block, and the rest of its command line.
+GAN_TRAIN_SETTINGS = {
+    "lr": 1e-3, "betas": [0.0, 0.9], "n_dis": 1, "gp_lambda": 10, "gran_eps": 1e-8, "warmup_steps": 1,
+    "checkpoint_every": 2, "modes": 8, "radius": 2, "std": 0.02, "mode_share": 0.02, "steps": 5, "batch_size": 16,
+    "latent": 2, "gen_hidden": 8, "gen_depth": 1, "critic_hidden": 8, "critic_depth": 1, "n_eval": 100, "n_show": 4,
+}  # fmt: skip
 GAN_TRAIN = (
-    "train --dataset ring --method gp --seed 0 --steps 5 --batch-size 16 --lr {lr} --betas 0.0 0.9 --n-dis 1"
-    " --gp-lambda 10 --gran-eps 1e-8 --latent 2 --gen-hidden 8 --gen-depth 1 --critic-hidden 8 --critic-depth 1"
-    " --ring-modes 8 --ring-radius 2 --ring-std 0.02 --n-eval 100 --mode-share 0.02 --n-show 4 --warmup-steps 1"
-    " --checkpoint-every 2 --threads 1 --device cpu --checkpoint {dir}/g.ckpt --out {dir}/g.pt"
+    "--dataset ring --method gp --seed 0 --threads 1 --device cpu --checkpoint {dir}/g.ckpt --out {dir}/g.pt"
     " --metrics-out {dir}/g.json"
 )
 
@@ -111,7 +114,13 @@ def sweep_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
             f"{raw / 'dev.json'}:2: not a JSON record",
         ),
         "NaN loss during training": (
-            [*py, "kexue_repro.gan", *GAN_TRAIN.format(lr="inf", dir=tmp).split()],
+            [
+                *py,
+                "kexue_repro.gan.train",
+                "--settings",
+                json.dumps(GAN_TRAIN_SETTINGS | {"lr": float("inf")}),
+                *GAN_TRAIN.format(dir=tmp).split(),
+            ],
             "gan train gp seed=0, generator: training loss is nan at step 1; stopped",
         ),
     }

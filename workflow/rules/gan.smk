@@ -1,28 +1,31 @@
 # Study 8757: WGAN with gradient normalization (GN), its Lipschitz behaviour and Su's three objections.
 # Smoke experiments (2-D ring of 8 Gaussians, 28x28 digits) at every scale; scale full adds GN-GAN with the
-# official CNN on CIFAR-10 (FID/IS curve, claim (f)).
+# official CNN on CIFAR-10 (FID/IS curve, claim (f)). Each job runs one module of kexue_repro.gan with its
+# step's settings (params.yaml gan.<step>; a job of one dataset gets that dataset's, kexue_repro.gan.plan).
+
+from kexue_repro.gan.plan import dataset_settings as gan_dataset_settings
 
 GAN = "results/gan"
-GAN_CFG = config["gan"]
+GAN_RUNS_CFG = config["gan"]["runs"]
 GAN_RUNS = {
     dataset: expand(
         f"{dataset}_{{method}}_seed{{seed}}",
-        method=GAN_CFG["methods"],
-        seed=GAN_CFG["seeds"],
+        method=GAN_RUNS_CFG["methods"],
+        seed=GAN_RUNS_CFG["seeds"],
     )
     for dataset in ("ring", "mnist")
 }
 
 
 GAN_FULL = config["scale"] == "full"
-GAN_CIFAR = GAN_CFG["cifar10"]
+GAN_CIFAR_RUNS_CFG = config["gan"]["cifar_runs"]
 GAN_CIFAR_RUNS = (
-    expand(f"{GAN}/runs/cifar10_gn_seed{{seed}}.json", seed=GAN_CIFAR["seeds"])
+    expand(f"{GAN}/runs/cifar10_gn_seed{{seed}}.json", seed=GAN_CIFAR_RUNS_CFG["seeds"])
     if GAN_FULL
     else []
 )
 GAN_CIFAR_MODELS = (
-    expand(f"{GAN}/models/cifar10_gn_seed{{seed}}.pt", seed=GAN_CIFAR["seeds"])
+    expand(f"{GAN}/models/cifar10_gn_seed{{seed}}.pt", seed=GAN_CIFAR_RUNS_CFG["seeds"])
     if GAN_FULL
     else []
 )
@@ -44,10 +47,12 @@ GAN_CIFAR_CURVE = (
 
 wildcard_constraints:
     dataset="ring|mnist",
-    method="|".join(GAN_CFG["methods"]),
+    method="|".join(GAN_RUNS_CFG["methods"]),
 
 
 rule gan_digits:
+    input:
+        code=code_of("kexue_repro.gan.data"),
     output:
         "data/processed/gan/digits.npz",
     log:
@@ -60,15 +65,15 @@ rule gan_digits:
         mem_mb=1000,
         runtime=5,
     params:
-        cfg=GAN_CFG["digits"],
+        settings=step_settings(config, "gan", "digits"),
     shell:
-        "python -m kexue_repro.gan digits --n-test {params.cfg[n_test]}"
-        " --split-seed {params.cfg[split_seed]} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.gan.data --settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule gan_classifier:
     input:
         digits=rules.gan_digits.output[0],
+        code=code_of("kexue_repro.gan.classifier"),
     output:
         model=f"{GAN}/models/classifier.pt",
         metrics=f"{GAN}/evals/classifier.json",
@@ -83,11 +88,9 @@ rule gan_classifier:
         mem_mb=1000,
         runtime=10,
     params:
-        cfg=GAN_CFG["classifier"],
+        settings=step_settings(config, "gan", "classifier"),
     shell:
-        "python -m kexue_repro.gan classifier --digits {input.digits} --hidden {params.cfg[hidden]}"
-        " --feature-dim {params.cfg[feature_dim]} --steps {params.cfg[steps]}"
-        " --batch-size {params.cfg[batch_size]} --lr {params.cfg[lr]} --seed {params.cfg[seed]}"
+        "python -m kexue_repro.gan.classifier --settings {params.settings:q} --digits {input.digits}"
         " --threads {threads} --out {output.model} --metrics-out {output.metrics} > {log} 2>&1"
 
 
@@ -96,7 +99,7 @@ rule gan_train:
     input:
         digits=rules.gan_digits.output[0],
         classifier=rules.gan_classifier.output.model,
-        code=["src/kexue_repro/gan/model.py", "src/kexue_repro/gan/train.py"],
+        code=code_of("kexue_repro.gan.train"),
     output:
         model=f"{GAN}/models/{{dataset}}_{{method}}_seed{{seed}}.pt",
         run=f"{GAN}/runs/{{dataset}}_{{method}}_seed{{seed}}.json",
@@ -112,25 +115,15 @@ rule gan_train:
         runtime=30,
         gpu=0,
     params:
+        settings=lambda wildcards: gan_dataset_settings(
+            config, "train", wildcards.dataset
+        ),
         checkpoint=f"{GAN}/checkpoints/{{dataset}}_{{method}}_seed{{seed}}.pt",
-        net=lambda wildcards: GAN_CFG[wildcards.dataset],
-        ring=GAN_CFG["ring"],
-        train=GAN_CFG["train"],
-        betas=" ".join(map(str, GAN_CFG["train"]["betas"])),
         device=config["device"],
     shell:
-        "python -m kexue_repro.gan train --dataset {wildcards.dataset} --method {wildcards.method}"
-        " --seed {wildcards.seed} --steps {params.net[steps]} --batch-size {params.net[batch_size]}"
-        " --lr {params.train[lr]} --betas {params.betas} --n-dis {params.train[n_dis]}"
-        " --gp-lambda {params.train[gp_lambda]} --gran-eps {params.train[gran_eps]}"
-        " --latent {params.net[latent]} --gen-hidden {params.net[gen_hidden]}"
-        " --gen-depth {params.net[gen_depth]} --critic-hidden {params.net[critic_hidden]}"
-        " --critic-depth {params.net[critic_depth]} --ring-modes {params.ring[modes]}"
-        " --ring-radius {params.ring[radius]} --ring-std {params.ring[std]} --n-eval {params.net[n_eval]}"
-        " --mode-share {params.ring[mode_share]} --n-show {params.net[n_show]}"
-        " --warmup-steps {params.train[warmup_steps]} --checkpoint-every {params.train[checkpoint_every]}"
-        " --threads {threads} --device {params.device} --checkpoint {params.checkpoint}"
-        " --classifier {input.classifier} --digits {input.digits}"
+        "python -m kexue_repro.gan.train --settings {params.settings:q} --dataset {wildcards.dataset}"
+        " --method {wildcards.method} --seed {wildcards.seed} --threads {threads} --device {params.device}"
+        " --checkpoint {params.checkpoint} --classifier {input.classifier} --digits {input.digits}"
         " --out {output.model} --metrics-out {output.run} > {log} 2>&1"
 
 
@@ -140,6 +133,7 @@ rule gan_probe:
         models=lambda wildcards: expand(
             f"{GAN}/models/{{run}}.pt", run=GAN_RUNS[wildcards.dataset]
         ),
+        code=code_of("kexue_repro.gan.probe"),
     output:
         f"{GAN}/probes/{{dataset}}.json",
     log:
@@ -153,16 +147,17 @@ rule gan_probe:
         mem_mb=2000,
         runtime=10,
     params:
-        size=lambda wildcards: GAN_CFG["probe"][wildcards.dataset],
-        scales=" ".join(map(str, GAN_CFG["probe"]["scales"])),
-        seed=GAN_CFG["probe"]["seed"],
+        settings=lambda wildcards: gan_dataset_settings(
+            config, "probe", wildcards.dataset
+        ),
     shell:
-        "python -m kexue_repro.gan probe --models {input.models} --points {params.size[points]}"
-        " --pairs {params.size[pairs]} --scales {params.scales} --seed {params.seed}"
+        "python -m kexue_repro.gan.probe --settings {params.settings:q} --models {input.models}"
         " --digits {input.digits} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule gan_cifar10:
+    input:
+        code=code_of("kexue_repro.gan.cifar_data"),
     output:
         data="data/processed/gan/cifar10.npz",
         summary=f"{GAN}/evals/cifar10_data.json",
@@ -176,21 +171,17 @@ rule gan_cifar10:
         mem_mb=4000,
         runtime=30,
     params:
-        retries=GAN_CIFAR["fetch_retries"],
+        settings=step_settings(config, "gan", "cifar_data"),
         mirrors=" ".join(f"--mirror {m}" for m in config["data"]["mirrors"]),
     shell:
-        "python -m kexue_repro.gan cifar10 --raw-dir data/raw/cifar10 --retries {params.retries}"
+        "python -m kexue_repro.gan.cifar_data --settings {params.settings:q} --raw-dir data/raw/cifar10"
         " {params.mirrors} --out {output.data} --summary-out {output.summary} > {log} 2>&1"
 
 
 rule gan_train_cifar:
     input:
         data=rules.gan_cifar10.output.data,
-        code=[
-            "src/kexue_repro/gan/cnn.py",
-            "src/kexue_repro/gan/cifar_train.py",
-            "src/kexue_repro/gan/image_metrics.py",
-        ],
+        code=code_of("kexue_repro.gan.cifar_train"),
     output:
         model=f"{GAN}/models/cifar10_gn_seed{{seed}}.pt",
         run=f"{GAN}/runs/cifar10_gn_seed{{seed}}.json",
@@ -203,27 +194,15 @@ rule gan_train_cifar:
     threads: 1
     resources:
         mem_mb=24000,
-        runtime=GAN_CIFAR["runtime_min"],
+        runtime=GAN_CIFAR_RUNS_CFG["runtime_min"],
         gpu=1,
     params:
-        cfg=GAN_CIFAR,
-        betas=" ".join(map(str, GAN_CIFAR["betas"])),
-        weights=(
-            f"--inception-weights {GAN_CIFAR['inception_weights']}"
-            if GAN_CIFAR["inception_weights"]
-            else ""
-        ),
+        settings=step_settings(config, "gan", "cifar_train"),
         checkpoint=f"{GAN}/checkpoints/cifar10_gn_seed{{seed}}.pt",
         device=config["device"],
     shell:
-        "python -m kexue_repro.gan train-cifar --data {input.data} --seed {wildcards.seed}"
-        " --steps {params.cfg[steps]} --batch-size-d {params.cfg[batch_size_d]}"
-        " --batch-size-g {params.cfg[batch_size_g]} --lr-d {params.cfg[lr_d]} --lr-g {params.cfg[lr_g]}"
-        " --betas {params.betas} --n-dis {params.cfg[n_dis]} --latent {params.cfg[latent]}"
-        " --ema-decay {params.cfg[ema_decay]} --lr-decay-start {params.cfg[lr_decay_start]}"
-        " --eval-every {params.cfg[eval_every]} --n-eval {params.cfg[n_eval]} --n-real {params.cfg[n_real]}"
-        " --is-splits {params.cfg[is_splits]} --features {params.cfg[features]} {params.weights}"
-        " --checkpoint-every {params.cfg[checkpoint_every]} --threads {threads} --device {params.device}"
+        "python -m kexue_repro.gan.cifar_train --settings {params.settings:q} --data {input.data}"
+        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --out {output.model} --metrics-out {output.run} > {log} 2>&1"
 
 
@@ -236,6 +215,7 @@ rule gan_claims:
         classifier=rules.gan_classifier.output.metrics,
         anchors="data/anchors/gan.csv",
         cifar_runs=GAN_CIFAR_RUNS,
+        code=code_of("kexue_repro.gan.claims"),
     output:
         **GAN_CIFAR_CURVE,
         tables=multiext(
@@ -274,25 +254,22 @@ rule gan_claims:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=step_settings(config, "gan", "claims"),
         provenance=provenance_options(config, "gan"),
-        cfg=GAN_CFG["claims"],
-        # Claims (a)-(e) come from the smoke experiments at every scale; (f) states its own scale (full).
-        scale="smoke",
-        full=lambda wildcards, input, output: (
-            f"--cifar-runs {' '.join(input.cifar_runs)} --cifar-curve-csv {output.cifar_curve_csv}"
-            f" --cifar-curve-png {output.cifar_curve_png}"
-            f" --fid-tolerance {GAN_CIFAR['fid_tolerance']} --is-tolerance {GAN_CIFAR['is_tolerance']}"
+        scale=config["scale"],
+        # Claims (a)-(e) come from the smoke experiments at every scale; (f) and its curve at full scale only.
+        cifar_curve=lambda wildcards, output: (
+            f"--cifar-curve-csv {output.cifar_curve_csv} --cifar-curve-png {output.cifar_curve_png}"
             if GAN_FULL
             else ""
         ),
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.ring_plot),
     shell:
-        "python -m kexue_repro.gan claims --runs {input.runs} --probes {input.probes}"
-        " --classifier-metrics {input.classifier} --anchors {input.anchors}"
-        " --confidence {params.cfg[confidence]} --tolerance {params.cfg[tolerance]}"
-        " --mode-success {params.cfg[mode_success]} --tables-dir {params.tables_dir}"
-        " --plots-dir {params.plots_dir} --scale {params.scale} {params.full}"
+        "python -m kexue_repro.gan.claims --settings {params.settings:q} --runs {input.runs}"
+        " --probes {input.probes} --classifier-metrics {input.classifier} --anchors {input.anchors}"
+        " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
+        " --cifar-runs {input.cifar_runs} {params.cifar_curve} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 

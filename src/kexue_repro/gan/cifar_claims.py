@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim
-from kexue_repro.common.plotting import figure, save_figure
+from kexue_repro.common.atomic import write_csv
+from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, claim
 from kexue_repro.common.stats import claim_interval, describe, t_interval
+from kexue_repro.gan.plots import plot_curve
 
 CURVE_FIELDS = ["seed", "step", "fid_g", "is_mean_g", "is_std_g", "fid_ema", "is_mean_ema", "is_std_ema"]
 ANCHOR_MODEL, ANCHOR_TASK = "GN", "CIFAR10"
+FLOAT_FORMAT = "%.8g"
 
 
 def curve_table(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -54,7 +56,8 @@ def band_verdict(interval: tuple[float, float, float] | None, anchor: float, tol
     return INCONCLUSIVE
 
 
-def claim_full_scale(
+@claim
+def full_scale(
     records: list[dict[str, Any]],
     anchors: pd.DataFrame,
     metric: str,
@@ -62,7 +65,8 @@ def claim_full_scale(
     confidence: float,
     evidence: str,
 ) -> Claim:
-    """(f) for ``metric`` (fid or inception_score), stated at scale full."""
+    """(f) for ``metric`` (fid or inception_score), stated at scale full: the per-seed values of the official
+    protocol against the authors' number, within anchor +- tolerance."""
     curve = curve_table(records)
     per_seed = official_protocol(curve) if len(curve) else pd.DataFrame(columns=["seed", metric])
     row = anchors[
@@ -98,19 +102,24 @@ def claim_full_scale(
     )
 
 
-def plot_curve(curve: pd.DataFrame, path: str | os.PathLike) -> None:
-    fig, axes = figure(1, 2, figsize=(10, 3.8), layout="constrained")
-    for seed, group in curve.groupby("seed", sort=True):
-        for ax, column in zip(axes, ("fid", "is_mean")):
-            (line,) = ax.plot(group["step"], group[f"{column}_g"], marker="o", label=f"G seed {seed}")
-            ax.plot(
-                group["step"],
-                group[f"{column}_ema"],
-                ls="--",
-                color=line.get_color(),
-                label=f"EMA seed {seed}",
-            )
-    axes[0].set(xlabel="generator step", ylabel="FID (lower is better)", title="CIFAR-10: FID at step")
-    axes[1].set(xlabel="generator step", ylabel="Inception Score", title="CIFAR-10: IS at step")
-    axes[0].legend(fontsize="small")
-    save_figure(fig, path)
+def full_scale_claims(
+    records: list[dict[str, Any]],
+    anchors: pd.DataFrame,
+    confidence: float,
+    tolerances: dict[str, float],
+    curve_csv: str | os.PathLike,
+    curve_png: str | os.PathLike,
+    headline: dict[str, float],
+) -> list[Claim]:
+    """Claims (f), one per metric of ``tolerances`` (fid, inception_score), from the CIFAR-10 run records;
+    writes their FID-at-step table and plot and adds the seeds' means to ``headline``."""
+    curve = curve_table(records)
+    write_csv(curve_csv, curve, FLOAT_FORMAT)
+    plot_curve(curve, curve_png)
+    per_seed = official_protocol(curve)
+    for column in ("fid", "inception_score", "fid_ema_last", "is_ema_last"):
+        headline[f"cifar10_gn_{column}"] = round(float(per_seed[column].mean()), 6)
+    return [
+        full_scale(records, anchors, metric, tolerance, confidence, str(curve_csv))
+        for metric, tolerance in tolerances.items()
+    ]

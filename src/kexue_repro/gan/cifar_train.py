@@ -11,22 +11,28 @@ statistics of each generation batch of 2 x batch_size_g).
 
 from __future__ import annotations
 
+import argparse
 import copy
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import seed_everything
+from kexue_repro.common.atomic import write_json
+from kexue_repro.common.checkpoint import save_checkpoint
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
+from kexue_repro.common.settings import build
+from kexue_repro.gan.cifar_data import load_cifar10
 from kexue_repro.gan.cnn import CNNDiscriminator, CNNGenerator
-from kexue_repro.gan.image_metrics import ImageMetrics, to_uint8
+from kexue_repro.gan.image_metrics import EXTRACTORS, ImageMetrics, make_extractor, to_uint8
 from kexue_repro.gan.model import gradient_normalized
 
 EVAL_STREAM = 1_000_003  # evaluation noise: seed + this + step, apart from the training stream
@@ -34,19 +40,27 @@ EVAL_STREAM = 1_000_003  # evaluation noise: seed + this + step, apart from the 
 
 @dataclass(frozen=True)
 class CifarConfig:
-    """Everything that determines the trained weights; a checkpoint resumes only under an equal config."""
+    """The ``gan.cifar_train`` settings and the run: everything that determines the trained weights and their
+    curve. A checkpoint resumes only under an equal config (whatever its checkpoint_every)."""
 
     seed: int
-    steps: int
-    batch_size_d: int
-    batch_size_g: int
+    steps: int  # generator steps (the step budget)
+    batch_size_d: int  # real (and as many generated) images per D step
+    batch_size_g: int  # samples per G step
     lr_d: float
     lr_g: float
     betas: tuple[float, float]
     n_dis: int
     latent: int
     ema_decay: float
-    lr_decay_start: int
+    lr_decay_start: int  # linear decay to 0 from this step
+    eval_every: int  # FID/IS every this many steps, and at the last
+    n_eval: int  # generated images per FID/IS
+    n_real: int  # training images for the FID statistics (the first ones, unflipped)
+    is_splits: int
+    features: str  # the FID/IS feature network: one of image_metrics.EXTRACTORS
+    inception_weights: str  # a local Inception weights file; "" = download
+    checkpoint_every: int
     data_sha256: str
     device_type: str
 
@@ -54,14 +68,16 @@ class CifarConfig:
         if min(self.steps, self.batch_size_d, self.batch_size_g, self.n_dis, self.latent) < 1:
             raise ValueError("steps, batch sizes, n_dis and latent must be >= 1")
         if not 0 <= self.ema_decay < 1 or self.lr_decay_start < 0:
-            raise ValueError("--ema-decay must lie in [0, 1) and --lr-decay-start be >= 0")
+            raise ValueError("gan.cifar_train: ema_decay must lie in [0, 1) and lr_decay_start be >= 0")
+        if min(self.eval_every, self.n_eval, self.n_real, self.is_splits, self.checkpoint_every) < 1:
+            raise ValueError(
+                "gan.cifar_train: eval_every, n_eval, n_real, is_splits, checkpoint_every must be >= 1"
+            )
+        if self.features not in EXTRACTORS:
+            raise ValueError(f"unknown feature extractor {self.features!r}; expected one of {EXTRACTORS}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"betas": list(self.betas)}
-
-    @classmethod
-    def from_dict(cls, row: dict[str, Any]) -> CifarConfig:
-        return cls(**(row | {"betas": tuple(row["betas"])}))
 
 
 class RealImages:
@@ -82,10 +98,10 @@ class RealImages:
         flip = torch.rand(n, generator=self.rng) < 0.5
         return torch.where(flip[:, None, None, None], batch.flip(-1), batch)
 
-    def state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {"order": self.order, "position": self.position}
 
-    def load(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.order, self.position = state["order"], int(state["position"])
 
 
@@ -99,15 +115,15 @@ class Nets:
     sched_g: torch.optim.lr_scheduler.LambdaLR
     sched_d: torch.optim.lr_scheduler.LambdaLR
 
-    def state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name).state_dict() for name in self.__dataclass_fields__}
 
-    def load(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         for name in self.__dataclass_fields__:
             getattr(self, name).load_state_dict(state[name])
 
 
-def build(config: CifarConfig, device: torch.device) -> Nets:
+def build_nets(config: CifarConfig, device: torch.device) -> Nets:
     """Networks built on the CPU from the global seed (device-independent initial weights), then moved."""
     gen, critic = CNNGenerator(config.latent).to(device), CNNDiscriminator().to(device)
     ema = AveragedModel(gen, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
@@ -171,14 +187,15 @@ def uint8_batches(images: torch.Tensor, batch: int) -> Iterator[torch.Tensor]:
 
 
 def evaluate_at(
-    config: CifarConfig, nets: Nets, metrics: ImageMetrics, step: int, n_eval: int, device: torch.device
+    config: CifarConfig, nets: Nets, metrics: ImageMetrics, step: int, device: torch.device
 ) -> dict[str, Any]:
     """FID and IS of G and of its EMA at this step (same noise for both)."""
     row: dict[str, Any] = {"step": step}
     seed = config.seed + EVAL_STREAM + step
     batch = 2 * config.batch_size_g
     for name, gen in (("g", nets.gen), ("ema", nets.ema.module)):
-        scores = metrics.score(generated_batches(gen, n_eval, batch, config.latent, seed, device), seed)
+        batches = generated_batches(gen, config.n_eval, batch, config.latent, seed, device)
+        scores = metrics.score(batches, seed)
         row |= {
             f"{key}_{name}": value for key, value in scores.items() if key in ("fid", "is_mean", "is_std")
         }
@@ -196,43 +213,28 @@ def train(
     images: torch.Tensor,
     metrics: ImageMetrics,
     device: torch.device,
-    eval_every: int,
-    n_eval: int,
     checkpoint_path: str | os.PathLike,
-    checkpoint_every: int,
 ) -> tuple[Nets, list[dict[str, Any]], dict[str, Any]]:
     """Train for ``config.steps`` steps with the curve measured at ``eval_steps``; resumable from
     ``checkpoint_path`` (weights, Adam and scheduler states, EMA, data order, random state, curve so far)."""
-    if min(eval_every, n_eval, checkpoint_every) < 1:
-        raise ValueError("--eval-every, --n-eval and --checkpoint-every must be >= 1")
     rng = seed_everything(config.seed)
-    nets = build(config, device)
+    nets = build_nets(config, device)
     real = RealImages(images, rng)
-    curve: list[dict[str, Any]] = []
-    done = 0
-    state = load_checkpoint(checkpoint_path)
-    if state is not None and state["config"] == config.as_dict():
-        nets.load(state["nets"])
-        real.load(state["data"])
-        rng.set_state(state["rng"])
-        curve, done = state["curve"], int(state["step"])
-        print(f"resuming from {checkpoint_path} after step {done}", file=sys.stderr)
-    elif state is not None:
-        print(f"{checkpoint_path} holds another configuration; starting afresh", file=sys.stderr)
-    measured, times, losses = set(eval_steps(config.steps, eval_every)), [], (float("nan"),) * 2
+    checkpoint = Resumable(
+        checkpoint_path, config.as_dict(), ignore=("checkpoint_every",), nets=nets, data=real, rng=rng
+    )
+    progress = checkpoint.resume(step=0, curve=[])
+    done, curve = progress["step"], progress["curve"]
+    measured, times, losses = set(eval_steps(config.steps, config.eval_every)), [], (float("nan"),) * 2
     for step in range(done + 1, config.steps + 1):
         started = time.perf_counter()
         losses = training_step(config, nets, real, rng, device)
         times.append(time.perf_counter() - started)
         if step in measured:
-            curve.append(evaluate_at(config, nets, metrics, step, n_eval, device) | {"loss_d": losses[0]})
+            curve.append(evaluate_at(config, nets, metrics, step, device) | {"loss_d": losses[0]})
             print(f"step {step}: {curve[-1]}", file=sys.stderr)
-        if step % checkpoint_every == 0 and step < config.steps:
-            save_checkpoint(
-                checkpoint_path,
-                {"config": config.as_dict(), "nets": nets.state(), "data": real.state()}
-                | {"rng": rng.get_state(), "curve": curve, "step": step},
-            )
+        if step % config.checkpoint_every == 0 and step < config.steps:
+            checkpoint.save(step=step, curve=curve)
     cost = {
         "seconds_per_step": float(np.mean(times)) if times else None,
         "timed_steps": len(times),
@@ -249,3 +251,56 @@ def save_model(path: str | os.PathLike, nets: Nets, config: CifarConfig) -> None
         | {name: getattr(nets, name).state_dict() for name in ("gen", "critic")}
         | {"ema": nets.ema.module.state_dict()},
     )
+
+
+def _main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    arrays, sha256 = load_cifar10(args.data)
+    config = build(
+        CifarConfig,
+        args.settings,
+        "gan.cifar_train",
+        seed=args.seed,
+        data_sha256=sha256,
+        device_type=device.type,
+    )
+    # The FID's real statistics: the first n_real training images (all 50,000 at full scale), unflipped.
+    extractor = make_extractor(config.features, config.inception_weights, config.seed)
+    real = arrays["train_images"][: config.n_real]
+    metrics = ImageMetrics(extractor, uint8_batches(real, 2 * config.batch_size_g), config.is_splits, device)
+    nets, curve, cost = train(config, arrays["train_images"], metrics, device, args.checkpoint)
+    final = curve[-1]
+    record = (
+        {"dataset": "cifar10", "method": "gn", "seed": config.seed, "steps": config.steps}
+        | {
+            "features": config.features,
+            "n_eval": config.n_eval,
+            "threads": args.threads,
+            "model": str(args.out),
+        }
+        | {"config": config.as_dict()}
+        | cost
+        | {key: final[key] for key in final if key != "step"}
+        | {"curve": curve}
+    )
+    save_model(args.out, nets, config)
+    write_json(args.metrics_out, record)
+    discard_checkpoint(args.checkpoint)
+    print(f"{args.out}: FID {final['fid_g']:.4g} (EMA {final['fid_ema']:.4g}), IS {final['is_mean_g']:.4g}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.gan.cifar_train", __doc__, "gan.cifar_train")
+    parser.add_argument("--data", required=True, help="the cifar_data step's .npz")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
+    parser.add_argument("--out", required=True, help="G, D and EMA-G weights (.pt)")
+    parser.add_argument("--metrics-out", required=True, help="final FID/IS, the curve and the cost (.json)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

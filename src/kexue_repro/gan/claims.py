@@ -1,7 +1,14 @@
-"""Tables, plots, claims (a)-(e) and headline metrics of study 8757 from the train and probe records.
+"""Tables, plots, claims and headline metrics of study 8757 from the train and probe records.
 
 Intervals across seeds are t-intervals (of paired same-seed differences where two methods are compared);
-a claim whose inputs are missing, or that has fewer than two seeds, is inconclusive.
+a claim whose inputs are missing, or that has fewer than two seeds, is inconclusive. Claims (a)-(e) come from
+the smoke experiments, which every scale runs, and are stated at scale smoke.
+- a: ||grad D^|| <= 1 and |D^| <= 1 for every GN critic at every probed point.
+- b: per dataset, D^ of GN is only piecewise 1-Lipschitz (Su's objection 1).
+- c: on the ring, Su's variant misses the modes GN covers (Su's objection 2).
+- d: per dataset and baseline (gp, ns), a GN step costs more wall time (Su's objection 3).
+- e: per dataset, GN's samples are worse than WGAN-GP's (Su's objection 3).
+- f (full scale only, ``cifar_claims``): GN-GAN's CIFAR-10 FID and IS against the authors' numbers.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ import argparse
 import json
 import math
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,23 +29,40 @@ from kexue_repro.common.atomic import write_csv, write_json
 from kexue_repro.common.claims import (
     INCONCLUSIVE,
     Claim,
+    claim,
     combine,
     interval_verdict,
     verdict,
     write_claims,
 )
-from kexue_repro.common.plotting import figure, save_figure
+from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
+from kexue_repro.common.settings import build
 from kexue_repro.common.stats import claim_interval, describe, t_interval
-from kexue_repro.gan.plots import plot_runs
+from kexue_repro.gan.cifar_claims import full_scale_claims
+from kexue_repro.gan.plan import DATASETS
+from kexue_repro.gan.plots import plot_discontinuity, plot_runs
 
 STUDY = "gan"
 POST = "https://kexue.fm/archives/8757"
+SMOKE = "smoke"  # the scale claims (a)-(e) are stated at, whatever the run's scale
+BASELINES = ("gp", "ns")  # claim (d): GN's cost against these
 RUN_FIELDS = [
     "dataset", "method", "seed", "steps", "modes_covered", "high_quality_share", "energy_distance",
     "frechet_distance", "seconds_per_step", "peak_rss_growth_mib", "saved_for_backward_mib",
 ]  # fmt: skip
 QUALITY = {"ring": ("energy_distance", "modes_covered", "high_quality_share"), "mnist": ("frechet_distance",)}
 FLOAT_FORMAT = "%.8g"
+
+
+@dataclass(frozen=True)
+class ClaimsConfig:
+    """The ``gan.claims`` settings."""
+
+    confidence: float  # level of every interval
+    tolerance: float  # (a): the bound 1 holds up to this
+    mode_success: int  # (c): covering >= this many modes succeeds
+    fid_tolerance: float  # (f), full scale: the FID band around the anchor
+    is_tolerance: float  # (f), full scale: the IS band around the anchor
 
 
 def read_json_records(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
@@ -49,8 +75,8 @@ def read_json_records(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]
 
 def read_runs(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
     runs, seen = read_json_records(paths), {}
-    for path, run in zip(paths, runs):
-        key = (run["dataset"], run["method"], run["seed"])
+    for path, record in zip(paths, runs):
+        key = (record["dataset"], record["method"], record["seed"])
         if key in seen:
             raise ValueError(f"{path} and {seen[key]} both hold dataset/method/seed {key}")
         seen[key] = path
@@ -115,7 +141,8 @@ def probe_tables(probes: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
     return pd.DataFrame(points), pd.DataFrame(jumps)
 
 
-def claim_gn_bounded(points: pd.DataFrame, tolerance: float, scale: str, evidence: str) -> Claim:
+@claim
+def gn_gradient_and_value_bounded(points: pd.DataFrame, tolerance: float, scale: str, evidence: str) -> Claim:
     gn = points[points["method"] == "gn"] if len(points) else points
     worst = float(max(gn["grad_norm_max"].max(), gn["abs_value_max"].max())) if len(gn) else None
     return Claim(
@@ -135,7 +162,8 @@ def claim_gn_bounded(points: pd.DataFrame, tolerance: float, scale: str, evidenc
     )
 
 
-def claim_discontinuity(
+@claim
+def gn_not_globally_lipschitz(
     jumps: pd.DataFrame, dataset: str, confidence: float, scale: str, evidence: str
 ) -> Claim:
     """Per seed: share(s_max) - share(s_min) > 0 and log10 worst(s_min) - log10 worst(s_max) > 0."""
@@ -174,7 +202,8 @@ def claim_discontinuity(
     )
 
 
-def claim_su_modes(
+@claim
+def su_variant_misses_modes(
     runs: pd.DataFrame, mode_success: int, confidence: float, scale: str, evidence: str
 ) -> Claim:
     pairs = paired(runs, "ring", "modes_covered", "gn", "su")
@@ -206,7 +235,8 @@ def claim_su_modes(
     )
 
 
-def claim_cost(
+@claim
+def gn_costs_more_than(
     runs: pd.DataFrame, dataset: str, baseline: str, confidence: float, scale: str, evidence: str
 ) -> Claim:
     pairs = paired(runs, dataset, "seconds_per_step", "gn", baseline)
@@ -232,7 +262,8 @@ def claim_cost(
     )
 
 
-def claim_quality(
+@claim
+def gn_worse_than_gp(
     runs: pd.DataFrame, dataset: str, anchors: pd.DataFrame, confidence: float, scale: str, evidence: str
 ) -> Claim:
     metric = QUALITY[dataset][0]
@@ -259,28 +290,6 @@ def claim_quality(
     )
 
 
-def plot_discontinuity(jumps: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Share of pairs above ratio 1 and worst ratio against s, per dataset and method (mean over seeds)."""
-    datasets = sorted(jumps["dataset"].unique()) if len(jumps) else []
-    fig, axes = figure(
-        max(len(datasets), 1),
-        2,
-        figsize=(9, 3.6 * max(len(datasets), 1)),
-        squeeze=False,
-        layout="constrained",
-    )
-    for row, dataset in zip(axes, datasets):
-        sub = jumps[jumps["dataset"] == dataset]
-        for method, group in sub.groupby("method", sort=True):
-            mean = group.groupby("scale")[["share_above_1", "worst_ratio"]].mean()
-            row[0].plot(mean.index, mean["share_above_1"], marker="o", label=method)
-            row[1].plot(mean.index, mean["worst_ratio"], marker="o", label=method)
-        row[0].set(xscale="log", title=f"{dataset}: share |dD^| > |dx|", xlabel="s")
-        row[1].set(xscale="log", yscale="log", title=f"{dataset}: worst |dD^|/|dx|", xlabel="s")
-        row[1].legend()
-    save_figure(fig, path)
-
-
 def headline_metrics(
     runs: pd.DataFrame, points: pd.DataFrame, classifier: dict[str, Any]
 ) -> dict[str, float]:
@@ -296,62 +305,77 @@ def headline_metrics(
     return metrics
 
 
-def full_scale(args: argparse.Namespace, anchors: pd.DataFrame, headline: dict[str, float]) -> list[Claim]:
-    """Claim (f) from the CIFAR-10 runs, their FID-at-step table and plot; adds their means to ``headline``."""
-    from kexue_repro.gan import cifar_claims
-
-    if not (args.cifar_curve_csv and args.cifar_curve_png and args.fid_tolerance and args.is_tolerance):
-        raise ValueError(
-            "--cifar-runs needs --cifar-curve-csv, --cifar-curve-png, --fid-tolerance, --is-tolerance"
-        )
-    records = read_json_records(args.cifar_runs)
-    curve = cifar_claims.curve_table(records)
-    write_csv(args.cifar_curve_csv, curve, FLOAT_FORMAT)
-    cifar_claims.plot_curve(curve, args.cifar_curve_png)
-    per_seed = cifar_claims.official_protocol(curve)
-    for column in ("fid", "inception_score", "fid_ema_last", "is_ema_last"):
-        headline[f"cifar10_gn_{column}"] = round(float(per_seed[column].mean()), 6)
-    return [
-        cifar_claims.claim_full_scale(
-            records, anchors, metric, tolerance, args.confidence, args.cifar_curve_csv
-        )
-        for metric, tolerance in (("fid", args.fid_tolerance), ("inception_score", args.is_tolerance))
-    ]
-
-
-def run(args: argparse.Namespace) -> None:
-    records = read_runs(args.runs)
+def write_outputs(
+    run_paths: Sequence[str], probe_paths: Sequence[str], classifier_path: str, anchors_path: str,
+    config: ClaimsConfig, tables: Path, plots: Path, claims_out: str, metrics_out: str,
+    cifar_runs: Sequence[str] = (), cifar_curve_csv: str | None = None, cifar_curve_png: str | None = None,
+) -> list[Claim]:  # fmt: skip
+    """Every output of the claims step: tables, plots, claims.json and metrics.json; with ``cifar_runs`` (full
+    scale) also claims (f) and their FID-at-step table and plot."""
+    if cifar_runs and not (cifar_curve_csv and cifar_curve_png):
+        raise ValueError("--cifar-runs needs --cifar-curve-csv and --cifar-curve-png")
+    records = read_runs(run_paths)
     runs = runs_table(records)
-    points, jumps = probe_tables(read_json_records(args.probes))
-    with open(args.classifier_metrics, encoding="utf-8") as fh:
+    points, jumps = probe_tables(read_json_records(probe_paths))
+    with open(classifier_path, encoding="utf-8") as fh:
         classifier = json.load(fh)
-    anchors = pd.read_csv(args.anchors)
-    tables, plots = Path(args.tables_dir), Path(args.plots_dir)
+    anchors = pd.read_csv(anchors_path)
     files = {name: tables / f"{name}.csv" for name in ("runs", "summary", "cost", "probes", "discontinuity")}
     write_csv(files["runs"], runs, FLOAT_FORMAT)
-    write_csv(files["summary"], summary_table(runs, args.confidence), FLOAT_FORMAT)
+    write_csv(files["summary"], summary_table(runs, config.confidence), FLOAT_FORMAT)
     write_csv(files["cost"], cost_table(runs), FLOAT_FORMAT)
     write_csv(files["probes"], points, FLOAT_FORMAT)
     write_csv(files["discontinuity"], jumps, FLOAT_FORMAT)
-    for dataset in ("ring", "mnist"):
+    for dataset in DATASETS:
         chosen = sorted(
             (r for r in records if r["dataset"] == dataset), key=lambda r: (r["method"], r["seed"])
         )
         if chosen:
             plot_runs(chosen, plots / f"{dataset}_samples.png")
     plot_discontinuity(jumps, plots / "discontinuity.png")
-    c, s = args.confidence, args.scale
-    ledger = [claim_gn_bounded(points, args.tolerance, s, str(files["probes"]))]
-    ledger += [claim_discontinuity(jumps, d, c, s, str(files["discontinuity"])) for d in ("ring", "mnist")]
-    ledger.append(claim_su_modes(runs, args.mode_success, c, s, str(files["runs"])))
-    ledger += [
-        claim_cost(runs, d, b, c, s, str(files["cost"])) for d in ("ring", "mnist") for b in ("gp", "ns")
-    ]
-    ledger += [claim_quality(runs, d, anchors, c, s, str(files["runs"])) for d in ("ring", "mnist")]
+    c, s = config.confidence, SMOKE
+    ledger = [gn_gradient_and_value_bounded(points, config.tolerance, s, str(files["probes"]))]
+    ledger += [gn_not_globally_lipschitz(jumps, d, c, s, str(files["discontinuity"])) for d in DATASETS]
+    ledger.append(su_variant_misses_modes(runs, config.mode_success, c, s, str(files["runs"])))
+    ledger += [gn_costs_more_than(runs, d, b, c, s, str(files["cost"])) for d in DATASETS for b in BASELINES]
+    ledger += [gn_worse_than_gp(runs, d, anchors, c, s, str(files["runs"])) for d in DATASETS]
     headline = headline_metrics(runs, points, classifier)
-    if args.cifar_runs:
-        ledger += full_scale(args, anchors, headline)
-    write_claims(args.claims_out, ledger)
-    write_json(args.metrics_out, headline)
-    for claim in ledger:
-        print(f"{claim.claim_id}: {claim.verdict} (ours {claim.ours}, interval {claim.interval})")
+    if cifar_runs:
+        tolerances = {"fid": config.fid_tolerance, "inception_score": config.is_tolerance}
+        ledger += full_scale_claims(
+            read_json_records(cifar_runs), anchors, c, tolerances, cifar_curve_csv, cifar_curve_png, headline
+        )
+    write_claims(claims_out, ledger)
+    write_json(metrics_out, headline)
+    return ledger
+
+
+def _main(args: argparse.Namespace) -> None:
+    ledger = write_outputs(
+        args.runs, args.probes, args.classifier_metrics, args.anchors, build(ClaimsConfig, args.settings, "gan.claims"),
+        Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out, args.cifar_runs,
+        args.cifar_curve_csv, args.cifar_curve_png,
+    )  # fmt: skip
+    for one in ledger:
+        print(f"{one.claim_id}: {one.verdict} (ours {one.ours}, interval {one.interval})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.gan.claims", __doc__, "gan.claims")
+    parser.add_argument("--runs", nargs="+", required=True, help="the train step's run records (.json)")
+    parser.add_argument("--probes", nargs="+", required=True, help="the probe step's records (.json)")
+    parser.add_argument("--classifier-metrics", required=True, help="the classifier's test accuracy (.json)")
+    parser.add_argument("--anchors", required=True, help="data/anchors/gan.csv")
+    parser.add_argument("--tables-dir", required=True)
+    parser.add_argument("--plots-dir", required=True)
+    parser.add_argument(
+        "--cifar-runs", nargs="*", default=[], help="the cifar_train step's records (full scale)"
+    )
+    parser.add_argument("--cifar-curve-csv", help="the FID-at-step table (with --cifar-runs)")
+    parser.add_argument("--cifar-curve-png", help="the FID-at-step plot (with --cifar-runs)")
+    add_ledger_arguments(parser)
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

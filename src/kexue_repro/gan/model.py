@@ -14,7 +14,6 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 METHODS = ("gn", "gran", "su", "gp", "sn", "ns")
-NORMALIZED = ("gn", "gran", "su")
 LEAKY_SLOPE = 0.2
 
 

@@ -1,4 +1,5 @@
-"""Pictures of samples: ring scatters and digit grids, one panel per run, under the house style."""
+"""The plots of study 8757: samples (ring scatters and digit grids, one panel per run), the discontinuity of
+D^ against the scale of the step, and at full scale the FID/IS-at-step curve of CIFAR-10."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
 from kexue_repro.common.plotting import figure, save_figure
 
@@ -44,4 +46,45 @@ def plot_runs(runs: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
             ax.imshow(_digit_mosaic(samples), cmap="gray", vmin=0, vmax=1)
             ax.set_title(title)
             ax.axis("off")
+    save_figure(fig, path)
+
+
+def plot_discontinuity(jumps: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Share of pairs above ratio 1 and worst ratio against s, per dataset and method (mean over seeds)."""
+    datasets = sorted(jumps["dataset"].unique()) if len(jumps) else []
+    fig, axes = figure(
+        max(len(datasets), 1),
+        2,
+        figsize=(9, 3.6 * max(len(datasets), 1)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for row, dataset in zip(axes, datasets):
+        sub = jumps[jumps["dataset"] == dataset]
+        for method, group in sub.groupby("method", sort=True):
+            mean = group.groupby("scale")[["share_above_1", "worst_ratio"]].mean()
+            row[0].plot(mean.index, mean["share_above_1"], marker="o", label=method)
+            row[1].plot(mean.index, mean["worst_ratio"], marker="o", label=method)
+        row[0].set(xscale="log", title=f"{dataset}: share |dD^| > |dx|", xlabel="s")
+        row[1].set(xscale="log", yscale="log", title=f"{dataset}: worst |dD^|/|dx|", xlabel="s")
+        row[1].legend()
+    save_figure(fig, path)
+
+
+def plot_curve(curve: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Full scale: FID and IS of G (solid) and of its EMA (dashed) against the step, per seed."""
+    fig, axes = figure(1, 2, figsize=(10, 3.8), layout="constrained")
+    for seed, group in curve.groupby("seed", sort=True):
+        for ax, column in zip(axes, ("fid", "is_mean")):
+            (line,) = ax.plot(group["step"], group[f"{column}_g"], marker="o", label=f"G seed {seed}")
+            ax.plot(
+                group["step"],
+                group[f"{column}_ema"],
+                ls="--",
+                color=line.get_color(),
+                label=f"EMA seed {seed}",
+            )
+    axes[0].set(xlabel="generator step", ylabel="FID (lower is better)", title="CIFAR-10: FID at step")
+    axes[1].set(xlabel="generator step", ylabel="Inception Score", title="CIFAR-10: IS at step")
+    axes[0].legend(fontsize="small")
     save_figure(fig, path)

@@ -1,4 +1,5 @@
-"""Training of one GAN (one method, one dataset, one seed), resumable, with the cost of every step measured.
+"""Training of one GAN (one method, one dataset, one seed), resumable, with the cost of every step measured,
+then the quality of its samples.
 
 Losses: WGAN-GP uses the Wasserstein loss plus lambda * gradient penalty; every other method uses the
 non-saturating (BCE-with-logits) loss on its D^, as the official GN-GAN CNN configuration does.
@@ -6,60 +7,85 @@ non-saturating (BCE-with-logits) loss on its D^, as the official GN-GAN CNN conf
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 
+from kexue_repro.common.atomic import write_json
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.runtime import check_finite_loss, seed_everything
-from kexue_repro.gan import data
+from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
+from kexue_repro.common.settings import build
+from kexue_repro.gan import data, evaluate
+from kexue_repro.gan.classifier import load_classifier
 from kexue_repro.gan.model import METHODS, Critic, Generator, gradient_penalty, wrapped_critic
+from kexue_repro.gan.plan import DATASETS
+
+# Settings that leave the trained weights alone: a checkpoint saved under other values of these resumes.
+NOT_WEIGHTS = ("warmup_steps", "checkpoint_every", "n_eval", "n_show", "mode_share")
+EVAL_STREAM = 1_000_003  # the samples scored after training: seed + this, apart from the training stream
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines the trained weights; a checkpoint resumes only under an equal config."""
+    """The ``gan.train`` settings of one dataset (``kexue_repro.gan.plan.dataset_settings``) and the run."""
 
     dataset: str
     method: str
     seed: int
-    steps: int
+    steps: int  # generator steps, each after n_dis critic steps
     batch_size: int
     lr: float
     betas: tuple[float, float]
     n_dis: int
-    gp_lambda: float
-    gran_eps: float
+    gp_lambda: float  # WGAN-GP's penalty weight
+    gran_eps: float  # GraN's eps
     latent: int
     gen_hidden: int
-    gen_depth: int
+    gen_depth: int  # hidden layers of the generator
     critic_hidden: int
-    critic_depth: int
-    ring_modes: int
-    ring_radius: float
-    ring_std: float
+    critic_depth: int  # hidden layers of the critic
+    warmup_steps: int  # untimed steps before the timing of a step starts
+    checkpoint_every: int
+    n_eval: int  # generated samples for the quality metrics
+    n_show: int  # samples kept in the run record for the plots
     digits_sha256: str  # of the digits file for mnist; empty for the ring
     device_type: str
+    modes: int | None = None  # the ring's Gaussians (ring only, as radius, std and mode_share)
+    radius: float | None = None
+    std: float | None = None  # of each Gaussian
+    mode_share: float | None = None  # a mode counts as covered with >= this share of the samples
 
     def __post_init__(self) -> None:
-        if self.dataset not in data.DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {data.DATASETS}")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {DATASETS}")
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
         sizes = (self.steps, self.batch_size, self.n_dis, self.latent, self.gen_hidden, self.critic_hidden)
-        if min(sizes) < 1 or min(self.gen_depth, self.critic_depth) < 1:
-            raise ValueError("steps, batch size, n_dis, latent, hidden sizes and depths must be >= 1")
+        if min(sizes) < 1 or min(self.gen_depth, self.critic_depth, self.checkpoint_every) < 1:
+            raise ValueError(
+                "steps, batch size, n_dis, latent, hidden sizes, depths, checkpoint_every must be >= 1"
+            )
+        if self.n_eval < 2 or self.n_show < 0 or self.warmup_steps < 0:
+            raise ValueError("gan.train: n_eval must be >= 2, n_show and warmup_steps >= 0")
+        ring = [self.modes, self.radius, self.std, self.mode_share]
+        if ring.count(None) != (0 if self.dataset == "ring" else len(ring)):
+            raise ValueError(
+                "gan.train: modes, radius, std and mode_share are the ring's, and all needed there"
+            )
+        if self.dataset == "ring" and not 0 < self.mode_share <= 1:
+            raise ValueError("gan.train: mode_share must lie in (0, 1]")
 
     def as_dict(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["betas"] = list(self.betas)
-        return row
+        return asdict(self) | {"betas": list(self.betas)}
 
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> TrainConfig:
@@ -84,14 +110,14 @@ class RealBatches:
 
     def __init__(self, config: TrainConfig, train_images: torch.Tensor | None) -> None:
         if (config.dataset == "mnist") != (train_images is not None):
-            raise ValueError("digit images are needed for, and only for, --dataset mnist")
+            raise ValueError("digit images are needed for, and only for, the mnist dataset")
         self.config = config
         self.images = train_images
 
     def draw(self, n: int, rng: torch.Generator) -> torch.Tensor:
         c = self.config
         if self.images is None:
-            return data.sample_ring(n, c.ring_modes, c.ring_radius, c.ring_std, rng)
+            return data.sample_ring(n, c.modes, c.radius, c.std, rng)
         return self.images[torch.randint(len(self.images), (n,), generator=rng)]
 
 
@@ -156,36 +182,24 @@ def train(
     train_images: torch.Tensor | None,
     device: torch.device,
     checkpoint_path: str | os.PathLike,
-    checkpoint_every: int,
-    warmup_steps: int,
 ) -> tuple[Generator, Critic, dict[str, Any]]:
-    """Train for ``config.steps`` steps, resuming from ``checkpoint_path`` when it holds this config.
+    """Train for ``config.steps`` steps, resuming from ``checkpoint_path`` when it holds this run.
 
     Every ``checkpoint_every`` steps the state (weights, Adam states, random generator, step) is saved
     atomically, so a killed run continues to the same weights as an unbroken one. Cost: wall time per
     step over the steps this process ran after ``warmup_steps``; the growth of peak RSS over the loop;
     and the bytes autograd saved for backward in one step (activation memory, double backprop included).
     """
-    if checkpoint_every < 1 or warmup_steps < 0:
-        raise ValueError("--checkpoint-every must be >= 1 and --warmup-steps >= 0")
     rng = seed_everything(config.seed)
-    gen, critic = build_models(config)
-    gen, critic = gen.to(device), critic.to(device)
+    gen, critic = (net.to(device) for net in build_models(config))
     opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=config.betas)
     opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=config.betas)
     batches = RealBatches(config, train_images)
-    done = 0
-    state = load_checkpoint(checkpoint_path)
-    if state is not None and state["config"] == config.as_dict():
-        gen.load_state_dict(state["generator"])
-        critic.load_state_dict(state["critic"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        rng.set_state(state["rng"])
-        done = int(state["step"])
-        print(f"resuming from {checkpoint_path} after step {done}", file=sys.stderr)
-    elif state is not None:
-        print(f"{checkpoint_path} holds another configuration; starting afresh", file=sys.stderr)
+    checkpoint = Resumable(
+        checkpoint_path, config.as_dict(), ignore=NOT_WEIGHTS,
+        generator=gen, critic=critic, opt_g=opt_g, opt_d=opt_d, rng=rng,
+    )  # fmt: skip
+    done = checkpoint.resume(step=0)["step"]
 
     def step() -> tuple[float, float]:
         return training_step(config, gen, critic, opt_g, opt_d, batches, rng, device)
@@ -199,21 +213,10 @@ def train(
             losses = step()
         for name, value in zip(("critic", "generator"), losses):
             check_finite_loss(value, index + 1, f"gan train {config.method} seed={config.seed}, {name}")
-        if index - done >= warmup_steps:
+        if index - done >= config.warmup_steps:
             times.append(time.perf_counter() - started)
-        if (index + 1) % checkpoint_every == 0 and index + 1 < config.steps:
-            save_checkpoint(
-                checkpoint_path,
-                {
-                    "config": config.as_dict(),
-                    "generator": gen.state_dict(),
-                    "critic": critic.state_dict(),
-                    "opt_g": opt_g.state_dict(),
-                    "opt_d": opt_d.state_dict(),
-                    "rng": rng.get_state(),
-                    "step": index + 1,
-                },
-            )
+        if (index + 1) % config.checkpoint_every == 0 and index + 1 < config.steps:
+            checkpoint.save(step=index + 1)
     cost = {
         "seconds_per_step": sum(times) / len(times) if times else None,
         "timed_steps": len(times),
@@ -223,6 +226,24 @@ def train(
         "final_loss_g": losses[1],
     }
     return gen, critic, cost
+
+
+def sample_quality(
+    gen: Generator, config: TrainConfig, classifier: str | None, test_images: torch.Tensor | None
+) -> tuple[dict[str, Any], torch.Tensor]:
+    """Metrics of ``n_eval`` samples, and the samples; they are drawn from their own seeded generator. Ring:
+    modes covered, high-quality share, energy distance; digits: Frechet distance to the held-out digits in
+    the features of the ``classifier``."""
+    rng = torch.Generator().manual_seed(config.seed + EVAL_STREAM)
+    with torch.no_grad():
+        fake = gen.cpu().sample(config.n_eval, rng)
+    if config.dataset == "ring":
+        centers = data.ring_centers(config.modes, config.radius)
+        real = data.sample_ring(config.n_eval, config.modes, config.radius, config.std, rng)
+        metrics = evaluate.ring_metrics(fake, real, centers, config.std, config.mode_share)
+        return metrics | {"ring_centers": centers.tolist(), "mode_share": config.mode_share}, fake
+    fd = evaluate.frechet_distance(load_classifier(classifier), fake, test_images)
+    return {"frechet_distance": fd, "n_real": len(test_images)}, fake
 
 
 def save_model(path: str | os.PathLike, gen: Generator, critic: Critic, config: TrainConfig) -> None:
@@ -241,3 +262,48 @@ def load_model(path: str | os.PathLike) -> tuple[Generator, Critic, TrainConfig]
     gen.load_state_dict(state["generator"])
     critic.load_state_dict(state["critic"])
     return gen.eval(), critic.eval(), config
+
+
+def _main(args: argparse.Namespace) -> None:
+    if args.dataset == "mnist" and (args.classifier is None or args.digits is None):
+        raise ValueError("--classifier and --digits are required for --dataset mnist")
+    set_threads(args.threads)
+    device = choose_device(args.device)
+    digits, digits_sha256 = data.load_digits(args.digits) if args.dataset == "mnist" else ({}, "")
+    config = build(
+        TrainConfig, args.settings, "gan.train", dataset=args.dataset, method=args.method, seed=args.seed,
+        digits_sha256=digits_sha256, device_type=device.type,
+    )  # fmt: skip
+    gen, critic, cost = train(config, digits.get("train_images"), device, args.checkpoint)
+    metrics, fake = sample_quality(gen, config, args.classifier, digits.get("test_images"))
+    record = (
+        {"dataset": config.dataset, "method": config.method, "seed": config.seed, "steps": config.steps}
+        | {"threads": args.threads, "model": str(args.out)}
+        | cost
+        | metrics
+        | {"samples": [[round(v, 4) for v in row] for row in fake[: config.n_show].tolist()]}
+    )
+    save_model(args.out, gen.cpu(), critic.cpu(), config)
+    write_json(args.metrics_out, record)
+    discard_checkpoint(args.checkpoint)
+    quality = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+    print(f"{args.out}: {quality}; {cost['seconds_per_step']:.4g} s/step")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("kexue_repro.gan.train", __doc__, "gan.train")
+    parser.add_argument("--dataset", choices=DATASETS, required=True)
+    parser.add_argument("--method", choices=METHODS, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
+    parser.add_argument("--out", required=True, help="the trained generator and critic (.pt)")
+    parser.add_argument("--metrics-out", required=True, help="quality, cost and samples (.json)")
+    parser.add_argument("--classifier", help="the classifier (.pt), for mnist")
+    parser.add_argument("--digits", help="the digits .npz, for mnist (its test split: the reals)")
+    return run(_main, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
