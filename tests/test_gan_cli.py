@@ -31,7 +31,8 @@ CLAIMS = json.dumps({"confidence": 0.95, "tolerance": 1e-6, "mode_success": 6, "
 
 
 def settings(step: str, dataset: str) -> str:
-    return plan.dataset_settings(CONFIG, step, dataset)
+    """The settings a job of ``dataset`` reads, as the JSON the workflow writes to its settings file."""
+    return json.dumps(plan.dataset_settings(CONFIG, step, dataset))
 
 
 def test_a_dataset_reads_the_shared_keys_and_its_own_block_only():
@@ -39,8 +40,8 @@ def test_a_dataset_reads_the_shared_keys_and_its_own_block_only():
     assert ring["lr"] == 1e-3 and ring["modes"] == 8 and "mnist" not in ring and "ring" not in ring
     changed = json.loads(json.dumps(CONFIG))
     changed["gan"]["train"]["mnist"]["steps"] = 99
-    assert plan.dataset_settings(changed, "train", "ring") == settings("train", "ring")
-    assert plan.dataset_settings(changed, "train", "mnist") != settings("train", "mnist")
+    assert json.dumps(plan.dataset_settings(changed, "train", "ring")) == settings("train", "ring")
+    assert json.dumps(plan.dataset_settings(changed, "train", "mnist")) != settings("train", "mnist")
     assert json.loads(settings("probe", "mnist")) == {
         "scales": [1e-2, 1e-4],
         "seed": 0,

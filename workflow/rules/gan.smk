@@ -52,6 +52,7 @@ wildcard_constraints:
 
 rule gan_digits:
     input:
+        settings=step_settings(config, "gan", "digits"),
         code=code_of("kexue_repro.gan.data"),
     output:
         "data/processed/gan/digits.npz",
@@ -64,14 +65,13 @@ rule gan_digits:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        settings=step_settings(config, "gan", "digits"),
     shell:
-        "python -m kexue_repro.gan.data --settings {params.settings:q} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.gan.data --settings {input.settings} --out {output} > {log} 2>&1"
 
 
 rule gan_classifier:
     input:
+        settings=step_settings(config, "gan", "classifier"),
         digits=rules.gan_digits.output[0],
         code=code_of("kexue_repro.gan.classifier"),
     output:
@@ -87,16 +87,18 @@ rule gan_classifier:
     resources:
         mem_mb=1000,
         runtime=10,
-    params:
-        settings=step_settings(config, "gan", "classifier"),
     shell:
-        "python -m kexue_repro.gan.classifier --settings {params.settings:q} --digits {input.digits}"
+        "python -m kexue_repro.gan.classifier --settings {input.settings} --digits {input.digits}"
         " --threads {threads} --out {output.model} --metrics-out {output.metrics} > {log} 2>&1"
 
 
 rule gan_train:
     # Ring runs ignore the digits and the classifier; every run gets them so the rule has one shape.
     input:
+        settings=lambda wildcards: settings_file(
+            f"gan/train/{wildcards.dataset}",
+            gan_dataset_settings(config, "train", wildcards.dataset),
+        ),
         digits=rules.gan_digits.output[0],
         classifier=rules.gan_classifier.output.model,
         code=code_of("kexue_repro.gan.train"),
@@ -115,13 +117,10 @@ rule gan_train:
         runtime=30,
         gpu=0,
     params:
-        settings=lambda wildcards: gan_dataset_settings(
-            config, "train", wildcards.dataset
-        ),
         checkpoint=f"{GAN}/checkpoints/{{dataset}}_{{method}}_seed{{seed}}.pt",
         device=config["device"],
     shell:
-        "python -m kexue_repro.gan.train --settings {params.settings:q} --dataset {wildcards.dataset}"
+        "python -m kexue_repro.gan.train --settings {input.settings} --dataset {wildcards.dataset}"
         " --method {wildcards.method} --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --classifier {input.classifier} --digits {input.digits}"
         " --out {output.model} --metrics-out {output.run} > {log} 2>&1"
@@ -129,6 +128,10 @@ rule gan_train:
 
 rule gan_probe:
     input:
+        settings=lambda wildcards: settings_file(
+            f"gan/probe/{wildcards.dataset}",
+            gan_dataset_settings(config, "probe", wildcards.dataset),
+        ),
         digits=rules.gan_digits.output[0],
         models=lambda wildcards: expand(
             f"{GAN}/models/{{run}}.pt", run=GAN_RUNS[wildcards.dataset]
@@ -146,17 +149,14 @@ rule gan_probe:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        settings=lambda wildcards: gan_dataset_settings(
-            config, "probe", wildcards.dataset
-        ),
     shell:
-        "python -m kexue_repro.gan.probe --settings {params.settings:q} --models {input.models}"
+        "python -m kexue_repro.gan.probe --settings {input.settings} --models {input.models}"
         " --digits {input.digits} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule gan_cifar10:
     input:
+        settings=step_settings(config, "gan", "cifar_data"),
         code=code_of("kexue_repro.gan.cifar_data"),
     output:
         data="data/processed/gan/cifar10.npz",
@@ -171,15 +171,15 @@ rule gan_cifar10:
         mem_mb=4000,
         runtime=30,
     params:
-        settings=step_settings(config, "gan", "cifar_data"),
         mirrors=" ".join(f"--mirror {m}" for m in config["data"]["mirrors"]),
     shell:
-        "python -m kexue_repro.gan.cifar_data --settings {params.settings:q} --raw-dir data/raw/cifar10"
+        "python -m kexue_repro.gan.cifar_data --settings {input.settings} --raw-dir data/raw/cifar10"
         " {params.mirrors} --out {output.data} --summary-out {output.summary} > {log} 2>&1"
 
 
 rule gan_train_cifar:
     input:
+        settings=step_settings(config, "gan", "cifar_train"),
         data=rules.gan_cifar10.output.data,
         code=code_of("kexue_repro.gan.cifar_train"),
     output:
@@ -197,17 +197,17 @@ rule gan_train_cifar:
         runtime=GAN_CIFAR_RUNS_CFG["runtime_min"],
         gpu=1,
     params:
-        settings=step_settings(config, "gan", "cifar_train"),
         checkpoint=f"{GAN}/checkpoints/cifar10_gn_seed{{seed}}.pt",
         device=config["device"],
     shell:
-        "python -m kexue_repro.gan.cifar_train --settings {params.settings:q} --data {input.data}"
+        "python -m kexue_repro.gan.cifar_train --settings {input.settings} --data {input.data}"
         " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --checkpoint {params.checkpoint} --out {output.model} --metrics-out {output.run} > {log} 2>&1"
 
 
 rule gan_claims:
     input:
+        settings=step_settings(config, "gan", "claims"),
         runs=expand(
             f"{GAN}/runs/{{run}}.json", run=GAN_RUNS["ring"] + GAN_RUNS["mnist"]
         ),
@@ -254,7 +254,6 @@ rule gan_claims:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=step_settings(config, "gan", "claims"),
         provenance=provenance_options(config, "gan"),
         scale=config["scale"],
         # Claims (a)-(e) come from the smoke experiments at every scale; (f) and its curve at full scale only.
@@ -266,7 +265,7 @@ rule gan_claims:
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.ring_plot),
     shell:
-        "python -m kexue_repro.gan.claims --settings {params.settings:q} --runs {input.runs}"
+        "python -m kexue_repro.gan.claims --settings {input.settings} --runs {input.runs}"
         " --probes {input.probes} --classifier-metrics {input.classifier} --anchors {input.anchors}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
         " --cifar-runs {input.cifar_runs} {params.cifar_curve} --scale {params.scale}"

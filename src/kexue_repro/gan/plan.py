@@ -8,7 +8,6 @@ without torch, so the rules stay declarations and planning the workflow stays fa
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 DATASETS = ("ring", "mnist")
@@ -21,6 +20,6 @@ def dataset_block(block: dict[str, Any], dataset: str) -> dict[str, Any]:
     return {k: v for k, v in block.items() if k not in DATASETS} | block[dataset]
 
 
-def dataset_settings(config: dict[str, Any], step: str, dataset: str) -> str:
-    """``gan.<step>`` for one dataset as canonical JSON, for a rule's params and the job's ``--settings``."""
-    return json.dumps(dataset_block(config["gan"][step], dataset), sort_keys=True, separators=(",", ":"))
+def dataset_settings(config: dict[str, Any], step: str, dataset: str) -> dict[str, Any]:
+    """``gan.<step>`` for one dataset: what a job of that dataset reads."""
+    return dataset_block(config["gan"][step], dataset)
