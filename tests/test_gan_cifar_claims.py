@@ -84,6 +84,7 @@ def test_claims_step_refuses_cifar_runs_without_the_curve_paths(tmp_path):
         claims.write_outputs(
             [],
             [],
+            [],
             "",
             "",
             config,

@@ -1,4 +1,4 @@
-"""Command line of study 8757: a tiny chain digits -> classifier -> train -> probe -> claims writes a valid
+"""Command line of study 8757: a tiny chain digits -> classifier -> train -> samples, probe -> claims writes a valid
 ledger; each step reads its settings block (kexue_repro.gan.plan for the per-dataset ones)."""
 
 from __future__ import annotations
@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 
 from kexue_repro.common.claims import read_claims
-from kexue_repro.gan import claims, classifier, data, plan, probe, train
+from kexue_repro.gan import claims, classifier, data, plan, probe, samples, train
 
 CONFIG = {
     "gan": {
         "train": {
             "lr": 1e-3, "betas": [0.0, 0.9], "n_dis": 1, "gp_lambda": 10, "gran_eps": 1e-8, "warmup_steps": 1,
             "checkpoint_every": 2,
-            "ring": {"modes": 8, "radius": 2, "std": 0.02, "mode_share": 0.02, "steps": 3, "batch_size": 16,
-                     "latent": 2, "gen_hidden": 8, "gen_depth": 1, "critic_hidden": 8, "critic_depth": 1,
-                     "n_eval": 100, "n_show": 4},
+            "ring": {"modes": 8, "radius": 2, "std": 0.02, "steps": 3, "batch_size": 16, "latent": 2,
+                     "gen_hidden": 8, "gen_depth": 1, "critic_hidden": 8, "critic_depth": 1},
             "mnist": {"steps": 3, "batch_size": 16, "latent": 2, "gen_hidden": 8, "gen_depth": 1,
-                      "critic_hidden": 8, "critic_depth": 1, "n_eval": 100, "n_show": 4},
+                      "critic_hidden": 8, "critic_depth": 1},
         },
+        "samples": {"ring": {"n_eval": 100, "n_show": 4, "mode_share": 0.02}, "mnist": {"n_eval": 100, "n_show": 4}},
         "probe": {"scales": [1e-2, 1e-4], "seed": 0, "ring": {"points": 20, "pairs": 50},
                   "mnist": {"points": 20, "pairs": 50}},
     }
@@ -64,7 +64,7 @@ def test_tiny_chain_writes_a_valid_ledger(tmp_path, capsys):
                 argv = ["--settings", settings("train", dataset), "--dataset", dataset, "--method", method]
                 argv += ["--seed", str(seed), "--threads", "1", "--device", "cpu"]
                 if dataset == "mnist":
-                    argv += ["--classifier", str(tmp_path / "clf.pt"), "--digits", digits]
+                    argv += ["--digits", digits]
                 argv += [
                     "--checkpoint",
                     f"{stem}.ckpt",
@@ -77,13 +77,18 @@ def test_tiny_chain_writes_a_valid_ledger(tmp_path, capsys):
                 assert not (tmp_path / f"{stem}.ckpt").exists()
                 runs.append(f"{stem}.json")
                 models[dataset].append(f"{stem}.pt")
-    probes = []
+    probes, scored = [], []
     for dataset, paths in models.items():
         out = tmp_path / f"probe_{dataset}.json"
         argv = ["--settings", settings("probe", dataset), "--models", *paths, "--digits", digits]
         assert probe.main([*argv, "--threads", "1", "--out", str(out)]) == 0
         probes.append(str(out))
-    argv = ["--settings", CLAIMS, "--runs", *runs, "--probes", *probes]
+        out = tmp_path / f"samples_{dataset}.json"
+        argv = ["--settings", settings("samples", dataset), "--models", *paths, "--digits", digits]
+        argv += ["--classifier", str(tmp_path / "clf.pt"), "--out", str(out)]
+        assert samples.main(argv) == 0
+        scored.append(str(out))
+    argv = ["--settings", CLAIMS, "--runs", *runs, "--samples", *scored, "--probes", *probes]
     argv += ["--classifier-metrics", str(tmp_path / "clf.json"), "--anchors", "data/anchors/gan.csv"]
     argv += ["--tables-dir", str(tmp_path / "tables"), "--plots-dir", str(tmp_path / "plots")]
     argv += ["--scale", "full", "--claims-out", str(tmp_path / "claims.json")]
@@ -110,7 +115,7 @@ def test_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "--digits" in err and "\n" not in err
     argv = ["--settings", settings("train", "ring"), "--dataset", "mnist", "--method", "gn", "--seed", "0"]
-    argv += ["--digits", "x", "--classifier", "y", "--checkpoint", "c", "--out", "m", "--metrics-out", "j"]
+    argv += ["--digits", "x", "--checkpoint", "c", "--out", "m", "--metrics-out", "j"]
     assert train.main(argv) == 1
     assert "No such file" in capsys.readouterr().err
     assert probe.main(["--settings", settings("probe", "ring"), "--models", str(tmp_path / "none.pt"),

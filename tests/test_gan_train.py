@@ -26,12 +26,9 @@ SPEC = dict(
     critic_depth=2,
     warmup_steps=0,
     checkpoint_every=5,
-    n_eval=100,
-    n_show=4,
     modes=8,
     radius=2.0,
     std=0.02,
-    mode_share=0.02,
     digits_sha256="",
     device_type="cpu",
 )
@@ -63,7 +60,7 @@ def test_resume_after_kill_equals_an_unbroken_run(tmp_path, monkeypatch, method)
     assert torch.load(tmp_path / "b.ckpt", weights_only=True)["progress"]["step"] == 5
     monkeypatch.setattr(train, "training_step", real_step)
     # Settings that leave the weights alone do not discard the checkpoint.
-    later = dataclasses.replace(config, warmup_steps=1, checkpoint_every=4, n_eval=50)
+    later = dataclasses.replace(config, warmup_steps=1, checkpoint_every=4)
     gen, critic, cost = train.train(later, None, cpu, tmp_path / "b.ckpt")
     resumed = states(gen, critic)
     assert resumed.keys() == unbroken.keys()

@@ -93,14 +93,13 @@ rule gan_classifier:
 
 
 rule gan_train:
-    # Ring runs ignore the digits and the classifier; every run gets them so the rule has one shape.
+    # Ring runs ignore the digits; every run gets them so the rule has one shape.
     input:
         settings=lambda wildcards: settings_file(
             f"gan/train/{wildcards.dataset}",
             gan_dataset_settings(config, "train", wildcards.dataset),
         ),
         digits=rules.gan_digits.output[0],
-        classifier=rules.gan_classifier.output.model,
         code=code_of("kexue_repro.gan.train"),
     output:
         model=f"{GAN}/models/{{dataset}}_{{method}}_seed{{seed}}.pt",
@@ -122,8 +121,38 @@ rule gan_train:
     shell:
         "python -m kexue_repro.gan.train --settings {input.settings} --dataset {wildcards.dataset}"
         " --method {wildcards.method} --seed {wildcards.seed} --threads {threads} --device {params.device}"
-        " --checkpoint {params.checkpoint} --classifier {input.classifier} --digits {input.digits}"
+        " --checkpoint {params.checkpoint} --digits {input.digits}"
         " --out {output.model} --metrics-out {output.run} > {log} 2>&1"
+
+
+rule gan_samples:
+    # The quality of each run's samples, scored after training: one job per dataset, as the probes.
+    input:
+        settings=lambda wildcards: settings_file(
+            f"gan/samples/{wildcards.dataset}",
+            gan_dataset_settings(config, "samples", wildcards.dataset),
+        ),
+        models=lambda wildcards: expand(
+            f"{GAN}/models/{{run}}.pt", run=GAN_RUNS[wildcards.dataset]
+        ),
+        digits=rules.gan_digits.output[0],
+        classifier=rules.gan_classifier.output.model,
+        code=code_of("kexue_repro.gan.samples"),
+    output:
+        f"{GAN}/samples/{{dataset}}.json",
+    log:
+        "results/logs/gan/samples_{dataset}.log",
+    benchmark:
+        "results/benchmarks/gan/samples_{dataset}.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python -m kexue_repro.gan.samples --settings {input.settings} --models {input.models}"
+        " --classifier {input.classifier} --digits {input.digits} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule gan_probe:
@@ -211,6 +240,7 @@ rule gan_claims:
         runs=expand(
             f"{GAN}/runs/{{run}}.json", run=GAN_RUNS["ring"] + GAN_RUNS["mnist"]
         ),
+        samples=expand(f"{GAN}/samples/{{dataset}}.json", dataset=["ring", "mnist"]),
         probes=expand(f"{GAN}/probes/{{dataset}}.json", dataset=["ring", "mnist"]),
         classifier=rules.gan_classifier.output.metrics,
         anchors="data/anchors/gan.csv",
@@ -265,7 +295,7 @@ rule gan_claims:
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         plots_dir=lambda wildcards, output: os.path.dirname(output.ring_plot),
     shell:
-        "python -m kexue_repro.gan.claims --settings {input.settings} --runs {input.runs}"
+        "python -m kexue_repro.gan.claims --settings {input.settings} --runs {input.runs} --samples {input.samples}"
         " --probes {input.probes} --classifier-metrics {input.classifier} --anchors {input.anchors}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
         " --cifar-runs {input.cifar_runs} {params.cifar_curve} --scale {params.scale}"
@@ -279,6 +309,7 @@ rule gan:
         rules.gan_classifier.output,
         expand(f"{GAN}/models/{{run}}.pt", run=GAN_RUNS["ring"] + GAN_RUNS["mnist"]),
         rules.gan_claims.input.runs,
+        rules.gan_claims.input.samples,
         rules.gan_claims.input.probes,
         rules.gan_claims.output,
         rules.gan_claims.input.cifar_runs,

@@ -73,14 +73,27 @@ def read_json_records(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]
     return records
 
 
-def read_runs(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
-    runs, seen = read_json_records(paths), {}
-    for path, record in zip(paths, runs):
-        key = (record["dataset"], record["method"], record["seed"])
-        if key in seen:
-            raise ValueError(f"{path} and {seen[key]} both hold dataset/method/seed {key}")
-        seen[key] = path
-    return runs
+def _by_run(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[str, dict[str, Any]]]:
+    """Records by (dataset, method, seed); a file holds one record, or a list of them."""
+    found: dict[tuple, tuple[str, dict[str, Any]]] = {}
+    for path, content in zip(paths, read_json_records(paths)):
+        for record in content if isinstance(content, list) else [content]:
+            key = (record["dataset"], record["method"], record["seed"])
+            if key in found:
+                raise ValueError(f"{path} and {found[key][0]} both hold dataset/method/seed {key}")
+            found[key] = (str(path), record)
+    return found
+
+
+def read_runs(
+    run_paths: Sequence[str | os.PathLike], sample_paths: Sequence[str | os.PathLike]
+) -> list[dict]:
+    """Each run's record (the train step's: cost) with its samples' quality (the samples step's) merged in."""
+    runs, samples = _by_run(run_paths), _by_run(sample_paths)
+    if set(runs) != set(samples):
+        missing = sorted(set(runs) ^ set(samples))[0]
+        raise ValueError(f"dataset/method/seed {missing} has a run record or a samples record, not both")
+    return [record | samples[key][1] for key, (_, record) in runs.items()]
 
 
 def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -306,7 +319,8 @@ def headline_metrics(
 
 
 def write_outputs(
-    run_paths: Sequence[str], probe_paths: Sequence[str], classifier_path: str, anchors_path: str,
+    run_paths: Sequence[str], sample_paths: Sequence[str], probe_paths: Sequence[str], classifier_path: str,
+    anchors_path: str,
     config: ClaimsConfig, tables: Path, plots: Path, claims_out: str, metrics_out: str,
     cifar_runs: Sequence[str] = (), cifar_curve_csv: str | None = None, cifar_curve_png: str | None = None,
 ) -> list[Claim]:  # fmt: skip
@@ -314,7 +328,7 @@ def write_outputs(
     scale) also claims (f) and their FID-at-step table and plot."""
     if cifar_runs and not (cifar_curve_csv and cifar_curve_png):
         raise ValueError("--cifar-runs needs --cifar-curve-csv and --cifar-curve-png")
-    records = read_runs(run_paths)
+    records = read_runs(run_paths, sample_paths)
     runs = runs_table(records)
     points, jumps = probe_tables(read_json_records(probe_paths))
     with open(classifier_path, encoding="utf-8") as fh:
@@ -352,7 +366,7 @@ def write_outputs(
 
 def _main(args: argparse.Namespace) -> None:
     ledger = write_outputs(
-        args.runs, args.probes, args.classifier_metrics, args.anchors, build(ClaimsConfig, args.settings, "gan.claims"),
+        args.runs, args.samples, args.probes, args.classifier_metrics, args.anchors, build(ClaimsConfig, args.settings, "gan.claims"),
         Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out, args.cifar_runs,
         args.cifar_curve_csv, args.cifar_curve_png,
     )  # fmt: skip
@@ -363,6 +377,7 @@ def _main(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.gan.claims", __doc__, "gan.claims")
     parser.add_argument("--runs", nargs="+", required=True, help="the train step's run records (.json)")
+    parser.add_argument("--samples", nargs="+", required=True, help="the samples step's records (.json)")
     parser.add_argument("--probes", nargs="+", required=True, help="the probe step's records (.json)")
     parser.add_argument("--classifier-metrics", required=True, help="the classifier's test accuracy (.json)")
     parser.add_argument("--anchors", required=True, help="data/anchors/gan.csv")

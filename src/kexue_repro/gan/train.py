@@ -1,5 +1,5 @@
-"""Training of one GAN (one method, one dataset, one seed), resumable, with the cost of every step measured,
-then the quality of its samples.
+"""Training of one GAN (one method, one dataset, one seed), resumable, with the cost of every step measured
+(the quality of its samples is the next step's, kexue_repro.gan.samples).
 
 Losses: WGAN-GP uses the Wasserstein loss plus lambda * gradient penalty; every other method uses the
 non-saturating (BCE-with-logits) loss on its D^, as the official GN-GAN CNN configuration does.
@@ -24,14 +24,12 @@ from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
-from kexue_repro.gan import data, evaluate
-from kexue_repro.gan.classifier import load_classifier
+from kexue_repro.gan import data
 from kexue_repro.gan.model import METHODS, Critic, Generator, gradient_penalty, wrapped_critic
 from kexue_repro.gan.plan import DATASETS
 
 # Settings that leave the trained weights alone: a checkpoint saved under other values of these resumes.
-NOT_WEIGHTS = ("warmup_steps", "checkpoint_every", "n_eval", "n_show", "mode_share")
-EVAL_STREAM = 1_000_003  # the samples scored after training: seed + this, apart from the training stream
+NOT_WEIGHTS = ("warmup_steps", "checkpoint_every")
 
 
 @dataclass(frozen=True)
@@ -55,14 +53,11 @@ class TrainConfig:
     critic_depth: int  # hidden layers of the critic
     warmup_steps: int  # untimed steps before the timing of a step starts
     checkpoint_every: int
-    n_eval: int  # generated samples for the quality metrics
-    n_show: int  # samples kept in the run record for the plots
     digits_sha256: str  # of the digits file for mnist; empty for the ring
     device_type: str
-    modes: int | None = None  # the ring's Gaussians (ring only, as radius, std and mode_share)
+    modes: int | None = None  # the ring's Gaussians (ring only, as radius and std)
     radius: float | None = None
     std: float | None = None  # of each Gaussian
-    mode_share: float | None = None  # a mode counts as covered with >= this share of the samples
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -74,15 +69,11 @@ class TrainConfig:
             raise ValueError(
                 "steps, batch size, n_dis, latent, hidden sizes, depths, checkpoint_every must be >= 1"
             )
-        if self.n_eval < 2 or self.n_show < 0 or self.warmup_steps < 0:
-            raise ValueError("gan.train: n_eval must be >= 2, n_show and warmup_steps >= 0")
-        ring = [self.modes, self.radius, self.std, self.mode_share]
+        if self.warmup_steps < 0:
+            raise ValueError("gan.train: warmup_steps must be >= 0")
+        ring = [self.modes, self.radius, self.std]
         if ring.count(None) != (0 if self.dataset == "ring" else len(ring)):
-            raise ValueError(
-                "gan.train: modes, radius, std and mode_share are the ring's, and all needed there"
-            )
-        if self.dataset == "ring" and not 0 < self.mode_share <= 1:
-            raise ValueError("gan.train: mode_share must lie in (0, 1]")
+            raise ValueError("gan.train: modes, radius and std are the ring's, and all needed there")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"betas": list(self.betas)}
@@ -228,24 +219,6 @@ def train(
     return gen, critic, cost
 
 
-def sample_quality(
-    gen: Generator, config: TrainConfig, classifier: str | None, test_images: torch.Tensor | None
-) -> tuple[dict[str, Any], torch.Tensor]:
-    """Metrics of ``n_eval`` samples, and the samples; they are drawn from their own seeded generator. Ring:
-    modes covered, high-quality share, energy distance; digits: Frechet distance to the held-out digits in
-    the features of the ``classifier``."""
-    rng = torch.Generator().manual_seed(config.seed + EVAL_STREAM)
-    with torch.no_grad():
-        fake = gen.cpu().sample(config.n_eval, rng)
-    if config.dataset == "ring":
-        centers = data.ring_centers(config.modes, config.radius)
-        real = data.sample_ring(config.n_eval, config.modes, config.radius, config.std, rng)
-        metrics = evaluate.ring_metrics(fake, real, centers, config.std, config.mode_share)
-        return metrics | {"ring_centers": centers.tolist(), "mode_share": config.mode_share}, fake
-    fd = evaluate.frechet_distance(load_classifier(classifier), fake, test_images)
-    return {"frechet_distance": fd, "n_real": len(test_images)}, fake
-
-
 def save_model(path: str | os.PathLike, gen: Generator, critic: Critic, config: TrainConfig) -> None:
     save_checkpoint(
         path,
@@ -265,8 +238,8 @@ def load_model(path: str | os.PathLike) -> tuple[Generator, Critic, TrainConfig]
 
 
 def _main(args: argparse.Namespace) -> None:
-    if args.dataset == "mnist" and (args.classifier is None or args.digits is None):
-        raise ValueError("--classifier and --digits are required for --dataset mnist")
+    if args.dataset == "mnist" and args.digits is None:
+        raise ValueError("--digits is required for --dataset mnist")
     set_threads(args.threads)
     device = choose_device(args.device)
     digits, digits_sha256 = data.load_digits(args.digits) if args.dataset == "mnist" else ({}, "")
@@ -275,19 +248,15 @@ def _main(args: argparse.Namespace) -> None:
         digits_sha256=digits_sha256, device_type=device.type,
     )  # fmt: skip
     gen, critic, cost = train(config, digits.get("train_images"), device, args.checkpoint)
-    metrics, fake = sample_quality(gen, config, args.classifier, digits.get("test_images"))
     record = (
         {"dataset": config.dataset, "method": config.method, "seed": config.seed, "steps": config.steps}
         | {"threads": args.threads, "model": str(args.out)}
         | cost
-        | metrics
-        | {"samples": [[round(v, 4) for v in row] for row in fake[: config.n_show].tolist()]}
     )
     save_model(args.out, gen.cpu(), critic.cpu(), config)
     write_json(args.metrics_out, record)
     discard_checkpoint(args.checkpoint)
-    quality = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-    print(f"{args.out}: {quality}; {cost['seconds_per_step']:.4g} s/step")
+    print(f"{args.out}: {cost['seconds_per_step']:.4g} s/step")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,9 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
     parser.add_argument("--out", required=True, help="the trained generator and critic (.pt)")
-    parser.add_argument("--metrics-out", required=True, help="quality, cost and samples (.json)")
-    parser.add_argument("--classifier", help="the classifier (.pt), for mnist")
-    parser.add_argument("--digits", help="the digits .npz, for mnist (its test split: the reals)")
+    parser.add_argument("--metrics-out", required=True, help="the run record: cost and final losses (.json)")
+    parser.add_argument("--digits", help="the digits .npz, for mnist (its training split)")
     return run(_main, parser.parse_args(argv))
 
 
