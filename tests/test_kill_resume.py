@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import pytest
+import torch
 import yaml
 
 from conftest import BIN, copy_repository, run, tool
@@ -33,9 +34,23 @@ class Case:
 
 
 def content(path, timings: tuple[str, ...]) -> object:
+    """What must be equal: the bytes; a JSON record without its timings; a model's tensors (torch.save
+    writes a fresh serialization id into every file)."""
+    if path.suffix == ".pt":
+        return {k: v.tolist() for k, v in flatten(torch.load(path, weights_only=True)).items()}
     if not timings:
         return path.read_bytes()
     return {k: v for k, v in json.loads(path.read_text()).items() if k not in timings}
+
+
+def flatten(state: dict, prefix: str = "") -> dict[str, torch.Tensor]:
+    tensors = {}
+    for key, value in state.items():
+        if isinstance(value, dict):
+            tensors |= flatten(value, f"{prefix}{key}.")
+        elif isinstance(value, torch.Tensor):
+            tensors[f"{prefix}{key}"] = value
+    return tensors
 
 
 def _vae(config: dict) -> None:
@@ -55,6 +70,11 @@ def _transformer(config: dict) -> None:
 TRANSFORMER_RUN = "post_dense_ln_lr0.005_w0_seed0"
 
 
+def _gan(config: dict) -> None:
+    config["gan"]["train"]["ring"]["steps"] = 3000
+    config["gan"]["train"]["checkpoint_every"] = 200
+
+
 CASES = {
     "vae": Case(
         target="results/vae/evals/k5_seed0.json",
@@ -69,6 +89,14 @@ CASES = {
         outputs=("results/bert/model/model.safetensors", "results/bert/plots/pretrain_loss.tsv"),
         log="results/logs/bert/pretrain.log",
         lengthen=_bert,
+    ),
+    "gan": Case(
+        target="results/gan/models/ring_gn_seed0.pt",
+        checkpoint="results/gan/checkpoints/ring_gn_seed0.pt",
+        outputs=("results/gan/models/ring_gn_seed0.pt", "results/gan/runs/ring_gn_seed0.json"),
+        log="results/logs/gan/train_ring_gn_seed0.log",
+        lengthen=_gan,
+        timings=("seconds_per_step", "timed_steps", "peak_rss_growth_mib", "saved_for_backward_mib"),
     ),
     "transformer": Case(
         target=f"results/transformer/runs/{TRANSFORMER_RUN}.json",

@@ -18,6 +18,8 @@ from code_deps import code_of
 from conftest import REPO, run, tool
 from dvc_stages import expected_deps, out_of_date, stage_command
 
+STUDIES = ("leaderboard", "vae", "gan", "transformer", "bert", "clue", "can")
+
 
 @pytest.fixture(scope="module")
 def workflow():
@@ -163,3 +165,44 @@ def test_rules_declare_log_benchmark_resources_and_environment(workflow):
 def test_snakemake_lint_is_clean():
     proc = run([tool("snakemake"), "--lint"], cwd=REPO, check=False)
     assert proc.returncode == 0 and "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def setting_keys(block, found: set[str]) -> set[str]:
+    """Every leaf key of a params block (a number, a word or a list), but those naming a file (an input, which
+    a rule passes as a path)."""
+    if isinstance(block, dict):
+        for key, value in block.items():
+            if str(key) == "runs" or str(key).endswith("_runs"):  # the plan: what the jobs are, not a setting
+                continue
+            if not isinstance(value, dict) and not (isinstance(value, str) and (REPO / value).is_file()):
+                found.add(str(key))
+            setting_keys(value, found)
+    elif isinstance(block, list):
+        for item in block:
+            setting_keys(item, found)
+    return found
+
+
+def test_no_setting_travels_as_a_command_line_option(workflow):
+    """A hyperparameter lives in params.yaml, its schema and the dataclass that reads it: no rule of its study
+    passes it as an option and no step of its study parses one (wildcards such as seed or k, which name a job,
+    are the exception)."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    wildcards = {name for rule in workflow.rules for name in rule.wildcard_names}
+    for study in STUDIES:
+        keys = setting_keys(params[study], set()) - wildcards
+        options = {f"--{key.replace('_', '-')}" for key in keys} - {"--settings"}
+        shells = [
+            r.shellcmd or "" for r in workflow.rules if r.snakefile.endswith(f"workflow/rules/{study}.smk")
+        ]
+        # an option whose value is a wildcard names the job (a run's seed, lr, ...); one of files, its inputs
+        named = {
+            o for sh in shells for o in re.findall(r"(--[a-z][a-z0-9-]*) \{(?:wildcards|input|output)\.", sh)
+        }
+        options -= named
+        for shell in shells:
+            passed = set(re.findall(r"--[a-z][a-z0-9-]*", shell)) & options
+            assert not passed, f"{study}: a rule passes settings as options: {sorted(passed)}"
+        for path in sorted((REPO / "src/kexue_repro" / study).rglob("*.py")):
+            parsed = set(re.findall(r"add_argument\(\s*\"(--[a-z][a-z0-9-]*)\"", path.read_text())) & options
+            assert not parsed, f"{path.relative_to(REPO)} parses settings as options: {sorted(parsed)}"
