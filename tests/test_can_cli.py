@@ -100,9 +100,9 @@ def test_a_run_record_of_another_seed_is_refused(task, tmp_path, capsys):
 @pytest.mark.parametrize(
     "cut, message",
     [
-        (0, "empty, not a .npy array"),
-        (40, "not a complete numeric .npy array (EOF: reading array header"),
-        (-1, "not a complete numeric .npy array (Failed to read all data"),
+        (0, "not a .npy array of dev probabilities (No data left in file"),
+        (40, "not a .npy array of dev probabilities (EOF: reading array header"),
+        (-1, "not a .npy array of dev probabilities (Failed to read all data"),
     ],
 )
 def test_an_empty_or_truncated_probabilities_file_is_one_line_naming_it(task, tmp_path, capsys, cut, message):
@@ -121,7 +121,9 @@ def test_an_npz_archive_under_the_npy_name_is_refused(task, tmp_path, capsys):
     with open(path, "wb") as fh:
         np.savez(fh, probs=probs)
     assert main(apply_args(task, "vanilla", 0, tmp_path / "out.json")) == 1
-    assert capsys.readouterr().err == f"error: {path}: an .npz archive, not a .npy array\n"
+    assert (
+        capsys.readouterr().err == f"error: {path}: not a .npy array of dev probabilities (an .npz archive)\n"
+    )
 
 
 def test_a_run_record_that_is_not_json_names_the_file(task, tmp_path, capsys):

@@ -9,7 +9,7 @@ import torch
 from clue_tiny import records, tokenizer, write_jsonl
 
 from kexue_repro.clue import data
-from kexue_repro.clue.records import (
+from kexue_repro.data.clue_records import (
     Record,
     check_labels,
     read_jsonl,

@@ -10,10 +10,11 @@ import pytest
 import torch
 from clue_tiny import make_model, make_task
 
-from kexue_repro.clue import data, records
+from kexue_repro.clue import data
 from kexue_repro.clue.model import load_tokenizer
 from kexue_repro.clue.train import TrainConfig, finetune, main
 from kexue_repro.clue.variants import VariantConfig
+from kexue_repro.data import clue_records as records
 
 # The settings the workflow passes (kexue_repro.clue.plan.finetune_settings), at tiny sizes.
 SETTINGS = {

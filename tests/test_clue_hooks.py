@@ -12,8 +12,9 @@ from bert_fixtures import sentences
 from clue_tiny import make_model, make_task, tokenizer
 from test_clue_finetune import finetune_cli
 
-from kexue_repro.clue import data, hooks, records
+from kexue_repro.clue import data, hooks
 from kexue_repro.clue.model import load_classifier
+from kexue_repro.data import clue_records as records
 
 
 @pytest.fixture(scope="module")

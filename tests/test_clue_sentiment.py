@@ -6,8 +6,8 @@ import json
 
 from clue_tiny import records, write_jsonl
 
-from kexue_repro.clue.records import read_jsonl, read_num_labels
 from kexue_repro.clue.sentiment import main
+from kexue_repro.data.clue_records import read_jsonl, read_num_labels
 
 # The keys of the prepare step's meta.json (kexue_repro.data.clue_prepare.prepare_task).
 META_KEYS = {"task", "num_classes", "label_names", "label_descriptions", "counts", "label_counts", "sources"}

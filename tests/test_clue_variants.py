@@ -12,7 +12,6 @@ from clue_tiny import make_model, records, tokenizer
 from kexue_repro.clue import data
 from kexue_repro.clue.evaluate import mean_loss
 from kexue_repro.clue.model import load_classifier, scoped_parameters
-from kexue_repro.clue.records import Record
 from kexue_repro.clue.variants import (
     MaskedOptimizer,
     VariantConfig,
@@ -21,6 +20,7 @@ from kexue_repro.clue.variants import (
     make_optimizer,
     top_share_masks,
 )
+from kexue_repro.data.clue_records import Record
 
 CPU = torch.device("cpu")
 

