@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from kexue_repro.bert.droptoken import SEQUENCE_KEYS, DropTokenCollator
-from kexue_repro.bert.mlm_correction import mlm_embedding_correction
 from kexue_repro.clue.data import BatchTransform
+from kexue_repro.clue.droptoken import SEQUENCE_KEYS, DropTokenCollator
+from kexue_repro.clue.mlm_correction import mlm_embedding_correction
 from kexue_repro.clue.model import ModelTransform
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from kexue_repro.bert.mlm_correction import mlm_embedding_correction
+from kexue_repro.clue.mlm_correction import mlm_embedding_correction
 
 MASK = 4
 

@@ -7,7 +7,7 @@ import torch
 from bert_fixtures import sentences, tokenizer
 from transformers import BertConfig, BertForSequenceClassification, DataCollatorWithPadding
 
-from kexue_repro.bert.droptoken import DropTokenCollator
+from kexue_repro.clue.droptoken import DropTokenCollator
 
 
 def features(n: int, max_length: int = 48) -> list[dict]:
