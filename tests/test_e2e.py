@@ -35,8 +35,11 @@ def test_pipeline_fills_the_ledger_and_is_then_up_to_date(tiny_pipeline):
         assert all(claim["scale"] == "smoke" for claim in ledger)
         for claim in ledger:
             assert (repo / claim["evidence"]).is_file(), f"{claim['claim_id']}: evidence missing"
+            path, function = claim["code"].split(":")  # its one home, a @claim function
+            assert f"@claim\ndef {function}(" in (repo / path).read_text(), claim["code"]
     report = (repo / "results/report.md").read_text()
     assert all(claim_id in report for claim_id in table["claim_id"])
+    assert all(code.split(":")[1] in report for code in table["code"])  # each claim links its function
     for link in [line.split("(")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:
         assert (repo / "results" / link).is_file()
 
