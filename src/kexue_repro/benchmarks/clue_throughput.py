@@ -29,11 +29,11 @@ from pathlib import Path
 
 import torch
 
+import kexue_repro.data.clue_records as records
 from kexue_repro.clue import data, train
 from kexue_repro.clue.model import load_classifier, load_tokenizer
 from kexue_repro.clue.variants import VariantConfig
 from kexue_repro.common.runtime import choose_device, set_threads
-from kexue_repro.data import clue_records as records
 
 DEFAULT_VOCAB = Path(__file__).resolve().parents[4] / "shared/data/vocab/bert-base-chinese-vocab.txt"
 

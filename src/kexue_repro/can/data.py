@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kexue_repro.data import clue_records
+import kexue_repro.data.clue_records as clue_records
 from kexue_repro.data.clue_records import check_labels, read_jsonl, read_num_labels
 
 

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+import kexue_repro.data.clue_records as records
 from kexue_repro.clue import hooks
 from kexue_repro.clue.data import BatchTransform, Encoded, batches, encode_split
 from kexue_repro.clue.evaluate import accuracy, mean_loss, predict_probabilities
@@ -42,7 +43,6 @@ from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
-from kexue_repro.data import clue_records as records
 
 # Offsets of the seeds of the separate random streams from the run's seed.
 ORDER, TRANSFORM, MASKS, FISHER_ORDER = 0, 1, 2, 3

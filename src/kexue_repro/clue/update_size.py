@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import torch
 
+import kexue_repro.data.clue_records as records
 from kexue_repro.clue.data import Encoded, collate, encode_split
 from kexue_repro.clue.evaluate import mean_loss
 from kexue_repro.clue.model import load_classifier, load_tokenizer, scoped_parameters
@@ -34,7 +35,6 @@ from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
-from kexue_repro.data import clue_records as records
 
 RUNS = ("vanilla", "childtuning-f", "incre-drop")
 

@@ -12,10 +12,10 @@ from typing import Sequence
 
 import torch
 
+import kexue_repro.data.cifar10 as cifar10
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.settings import build
-from kexue_repro.data import cifar10
 from kexue_repro.data.download import sha256_file
 from kexue_repro.gan.data import read_npz, write_npz
 
