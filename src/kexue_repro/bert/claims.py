@@ -117,13 +117,11 @@ def write_outputs(
 
 
 def _main(args: argparse.Namespace) -> None:
-    ledger = write_outputs(
+    write_outputs(
         args.evaluation, args.pretrain_record, args.curve, args.corpus_stats, args.data_counts,
         build(ClaimsConfig, args.settings, "bert.claims"), args.scale, args.plot_out, args.claims_out,
         args.metrics_out,
     )  # fmt: skip
-    for one in ledger:
-        print(f"{one.claim_id}: {one.verdict} (ours {one.ours})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,6 +138,9 @@ def write_claims(path: str | os.PathLike, claims: Sequence[Claim]) -> None:
         raise ValueError(f"{path}: duplicate claim ids {sorted(i for i in ids if ids.count(i) > 1)}")
     validate_ledger(rows, str(path))
     write_json(path, rows)
+    for claim in claims:  # the job's log: one line a claim
+        interval = f", interval {claim.interval}" if claim.interval is not None else ""
+        print(f"{claim.claim_id}: {claim.verdict} (ours {claim.ours}{interval})")
 
 
 def read_claims(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -365,13 +365,11 @@ def write_outputs(
 
 
 def _main(args: argparse.Namespace) -> None:
-    ledger = write_outputs(
+    write_outputs(
         args.runs, args.samples, args.probes, args.classifier_metrics, args.anchors, build(ClaimsConfig, args.settings, "gan.claims"),
         Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out, args.cifar_runs,
         args.cifar_curve_csv, args.cifar_curve_png,
     )  # fmt: skip
-    for one in ledger:
-        print(f"{one.claim_id}: {one.verdict} (ours {one.ours}, interval {one.interval})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

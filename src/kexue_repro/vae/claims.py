@@ -463,12 +463,10 @@ def write_outputs(
 
 
 def _main(args: argparse.Namespace) -> None:
-    ledger = write_outputs(
+    write_outputs(
         args.evals, args.curves, args.exact, args.anchors, build(ClaimsConfig, args.settings, "vae.claims"),
         args.scale, Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out,
     )  # fmt: skip
-    for one in ledger:
-        print(f"{one.claim_id}: {one.verdict} (ours {one.ours}, interval {one.interval})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
