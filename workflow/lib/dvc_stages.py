@@ -68,6 +68,7 @@ def workflow_code() -> list[str]:
 def stage_code(stage: str) -> list[str]:
     """The code of every job of the stage, and what its rules and the Snakefile import to plan them."""
     planning = imports_of(rules_file(stage)) | imports_of(REPO / "Snakefile")
+    planning |= {m for lib in workflow_code() for m in imports_of(REPO / lib)}  # what the helpers import
     return sorted(set(code_of(*runs_of(rules_file(stage)))) | set(imported_code(*planning)))
 
 

@@ -12,11 +12,10 @@ Snakemake records of their parameters) still reruns what a changed number touche
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from kexue_repro.common.atomic import write_text
 from kexue_repro.common.settings import deep_merge, step_block  # noqa: F401 (the workflow's, re-exported)
 
 SETTINGS_DIR = Path("results/settings")
@@ -25,13 +24,9 @@ SETTINGS_DIR = Path("results/settings")
 def settings_file(name: str, settings: dict[str, Any]) -> str:
     """results/settings/<name>.json holding ``settings``, written (atomically) only if its content differs."""
     path = SETTINGS_DIR / f"{name}.json"
-    text = json.dumps(settings, sort_keys=True, indent=1) + "\n"
+    text = json.dumps(settings, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_text(path, text)
     return str(path)
 
 
