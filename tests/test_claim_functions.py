@@ -48,7 +48,7 @@ def test_claim_function_names_are_unique_within_a_study():
 
 
 def _claim(claim_id: str) -> Claim:
-    return Claim("toy", claim_id, "s", "m", None, "c", INCONCLUSIVE, "smoke", "e")
+    return Claim("toy", claim_id, "check", "s", "m", None, "c", "smoke", "e", verdict=INCONCLUSIVE)
 
 
 def test_the_decorator_stamps_the_home_and_refuses_a_claim_not_named_after_it():

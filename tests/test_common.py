@@ -22,10 +22,11 @@ from kexue_repro.common.claims import (
 
 def make_claim(**overrides) -> Claim:
     fields = dict(
-        study="demo", claim_id="demo.effect", statement="the effect is positive", metric="delta accuracy",
-        ours=0.4, interval=(0.1, 0.7), anchor=0.46, anchor_source="https://kexue.fm/archives/0000",
-        criterion="interval above 0", verdict=REPRODUCED, scale="smoke", evidence="results/demo/x.csv",
-        seeds=(0, 1, 2), code="src/kexue_repro/demo/claims.py:effect",
+        study="demo", claim_id="demo.effect", kind="claim", section="§2", statement="the effect is positive",
+        metric="delta accuracy", ours=0.4, interval=(0.1, 0.7), anchor=0.46,
+        anchor_source="https://kexue.fm/archives/0000", criterion="interval above 0", verdict=REPRODUCED,
+        no_p_reason="a demo", scale="smoke", evidence="results/demo/x.csv", seeds=(0, 1, 2),
+        code="src/kexue_repro/demo/claims.py:effect",
     )  # fmt: skip
     fields.update(overrides)
     return Claim(**fields)
@@ -97,15 +98,25 @@ def test_verdict_of_a_criterion():
 
 def test_claims_round_trip(tmp_path):
     path = tmp_path / "claims.json"
-    write_claims(path, [make_claim(), make_claim(claim_id="demo.other", interval=None, seeds=())])
+    write_claims(path, [make_claim(), make_claim(claim_id="demo.other", interval=None, seeds=())], 0.05)
     rows = read_claims(path)
     assert rows[0]["interval"] == [0.1, 0.7] and rows[0]["seeds"] == [0, 1, 2]
-    assert rows[1]["interval"] is None
+    assert rows[1]["interval"] is None and rows[1]["kind"] == "claim" and rows[1]["no_p_reason"] == "a demo"
+
+
+def test_a_claim_without_its_section_or_an_inconclusive_claim_without_what_decides_it_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="section"):
+        make_claim(section=None)
+    with pytest.raises(ValueError, match="to_decide"):
+        write_claims(tmp_path / "c.json", [make_claim(verdict=INCONCLUSIVE)], 0.05)
+    assert not (tmp_path / "c.json").exists()
+    write_claims(tmp_path / "c.json", [make_claim(verdict=INCONCLUSIVE, to_decide="the full-scale run")], 0.05)
+    assert read_claims(tmp_path / "c.json")[0]["to_decide"] == "the full-scale run"
 
 
 def test_a_claim_from_no_claim_function_is_refused(tmp_path):
     with pytest.raises(ValueError, match="demo.effect comes from no @claim function"):
-        write_claims(tmp_path / "c.json", [make_claim(code=None)])
+        write_claims(tmp_path / "c.json", [make_claim(code=None)], 0.05)
     assert not (tmp_path / "c.json").exists()
 
 
@@ -116,13 +127,13 @@ def test_unknown_verdict_is_refused():
 
 def test_duplicate_claim_ids_are_refused(tmp_path):
     with pytest.raises(ValueError, match="duplicate"):
-        write_claims(tmp_path / "c.json", [make_claim(), make_claim()])
+        write_claims(tmp_path / "c.json", [make_claim(), make_claim()], 0.05)
     assert not (tmp_path / "c.json").exists()
 
 
 def test_ledger_breaking_the_schema_names_file_and_field(tmp_path):
     path = tmp_path / "claims.json"
-    row = make_claim().as_row()
+    row = make_claim().as_row(0.05, None)
     row["scale"] = "huge"
     path.write_text(json.dumps([row]))
     with pytest.raises(ValueError) as err:

@@ -1,7 +1,12 @@
 """The claims ledger: each study states its claims as data, with verdicts computed from measurements.
 
-A claim row says what the post (or paper) asserts, what we measured, the published value it is
-compared with and where that value comes from, the criterion, and the verdict the criterion gives.
+A row is of one of two kinds. A ``claim`` is something a post (or its paper) asserts that data can decide:
+it quotes or paraphrases the post with the post's section, and is decided by a test (common.inference) whose
+p-value is Holm-adjusted over the study's claims; the headline verdict is the adjusted one. A ``check`` is
+an identity, a bound by construction, or a data or pipeline sanity check: it can fail only through a bug,
+is listed apart and counts toward no claim. Each row also says what we measured, the published value it is
+compared with and where that value comes from, the criterion, and, when a claim is inconclusive, what
+would decide it.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ import jsonschema
 
 from kexue_repro.common.atomic import write_json
 
-REPRODUCED = "reproduced"
-NOT_REPRODUCED = "not reproduced"
-INCONCLUSIVE = "inconclusive"
+from kexue_repro.common.inference import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Judgement, fixed, holm
+
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
+KINDS = ("claim", "check")
 
 
 def verdict(holds: bool | None) -> str:
@@ -51,15 +56,23 @@ def combine(verdicts: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Claim:
+    """One ledger row. Give ``judgement`` (a test from common.inference), or for a row no sampling statistic
+    decides, ``verdict`` with ``no_p_reason`` (and ``to_decide`` if it is inconclusive)."""
+
     study: str
     claim_id: str
+    kind: str  # "claim" (the post asserts it) or "check" (can fail only through a bug)
     statement: str
     metric: str
     ours: float | str | None
     criterion: str
-    verdict: str
     scale: str
     evidence: str
+    section: str | None = None  # the post's section a claim quotes or paraphrases
+    verdict: str | None = None
+    judgement: Judgement | None = None
+    no_p_reason: str | None = None
+    to_decide: str | None = None
     interval: tuple[float, float] | None = None
     anchor: float | str | None = None
     anchor_source: str | None = None
@@ -67,16 +80,51 @@ class Claim:
     code: str | None = None  # the one function that states this claim: "src/<module path>.py:<function>"
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(
-                f"claim {self.study}/{self.claim_id}: verdict {self.verdict!r} is not one of {VERDICTS}"
-            )
+        where = f"claim {self.study}/{self.claim_id}"
+        if self.kind not in KINDS:
+            raise ValueError(f"{where}: kind {self.kind!r} is not one of {KINDS}")
+        if (self.judgement is None) == (self.verdict is None):
+            raise ValueError(f"{where}: give either a judgement or a verdict, not both or neither")
+        if self.judgement is None:
+            if self.verdict not in VERDICTS:
+                raise ValueError(f"{where}: verdict {self.verdict!r} is not one of {VERDICTS}")
+            judgement = fixed(self.verdict, self.no_p_reason or "", self.to_decide)
+            object.__setattr__(self, "judgement", judgement)
+        if self.kind == "claim" and not self.section:
+            raise ValueError(f"{where}: a claim names the post's section it comes from")
+        if self.interval is None and self.judgement.interval is not None:
+            object.__setattr__(self, "interval", self.judgement.interval)
+        object.__setattr__(self, "verdict", None)
 
-    def as_row(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["interval"] = list(self.interval) if self.interval is not None else None
-        row["seeds"] = list(self.seeds)
+    def as_row(self, alpha: float, p_adjusted: float | None) -> dict[str, Any]:
+        judged = self.judgement
+        final = judged.verdict(alpha, p_adjusted)
+        unadjusted = judged.verdict(alpha)
+        to_decide = None
+        if final == INCONCLUSIVE:
+            to_decide = judged.to_decide or self.to_decide
+            if unadjusted != INCONCLUSIVE:
+                to_decide = (
+                    f"{unadjusted} before the Holm adjustment (p {judged.p_value:.3g}, adjusted "
+                    f"{p_adjusted:.3g}); " + (to_decide or "")
+                ).rstrip("; ")
+        row = {
+            "study": self.study, "claim_id": self.claim_id, "kind": self.kind, "section": self.section,
+            "statement": self.statement, "metric": self.metric, "ours": self.ours,
+            "interval": [round(x, 6) for x in self.interval] if self.interval is not None else None,
+            "anchor": self.anchor, "anchor_source": self.anchor_source, "criterion": self.criterion,
+            "test": judged.test, "alpha": alpha, "p_value": _round(judged.p_value),
+            "p_adjusted": _round(p_adjusted), "no_p_reason": judged.no_p_reason or self.no_p_reason,
+            "verdict_unadjusted": unadjusted, "verdict": final,
+            "needed_n": judged.needed_n, "detectable_effect": _round(judged.detectable_effect),
+            "to_decide": to_decide, "scale": self.scale, "evidence": self.evidence,
+            "seeds": list(self.seeds), "code": self.code,
+        }  # fmt: skip
         return row
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.6g}")
 
 
 ClaimsOf = TypeVar("ClaimsOf", Claim, list[Claim])
@@ -128,19 +176,28 @@ def validate_ledger(rows: list[dict[str, Any]], source: str) -> None:
         raise ValueError(f"{source}: claims ledger invalid at {where}: {err.message}") from None
 
 
-def write_claims(path: str | os.PathLike, claims: Sequence[Claim]) -> None:
-    rows = [c.as_row() for c in claims]
-    ids = [r["claim_id"] for r in rows]
-    unstated = [r["claim_id"] for r in rows if r["code"] is None]
+def ledger_rows(claims: Sequence[Claim], alpha: float) -> list[dict[str, Any]]:
+    """The rows of one study's ledger: the p-values of its claims (not its checks) Holm-adjusted together,
+    each claim decided by its adjusted p-value."""
+    tested = [i for i, c in enumerate(claims) if c.kind == "claim" and c.judgement.p_value is not None]
+    adjusted = dict(zip(tested, holm([claims[i].judgement.p_value for i in tested])))
+    return [c.as_row(alpha, adjusted.get(i)) for i, c in enumerate(claims)]
+
+
+def write_claims(path: str | os.PathLike, claims: Sequence[Claim], alpha: float) -> None:
+    unstated = [c.claim_id for c in claims if c.code is None]
     if unstated:
         raise ValueError(f"{path}: claim {unstated[0]} comes from no @claim function")
+    rows = ledger_rows(claims, alpha)
+    ids = [r["claim_id"] for r in rows]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate claim ids {sorted(i for i in ids if ids.count(i) > 1)}")
     validate_ledger(rows, str(path))
     write_json(path, rows)
-    for claim in claims:  # the job's log: one line a claim
-        interval = f", interval {claim.interval}" if claim.interval is not None else ""
-        print(f"{claim.claim_id}: {claim.verdict} (ours {claim.ours}{interval})")
+    for row in rows:  # the job's log: one line a row
+        interval = f", interval {row['interval']}" if row["interval"] is not None else ""
+        p = f", p {row['p_value']} (Holm {row['p_adjusted']})" if row["p_adjusted"] is not None else ""
+        print(f"{row['kind']} {row['claim_id']}: {row['verdict']} (ours {row['ours']}{interval}{p})")
 
 
 def read_claims(path: str | os.PathLike) -> list[dict[str, Any]]:

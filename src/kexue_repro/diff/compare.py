@@ -20,7 +20,7 @@ WORKSPACE = "workspace"
 LEDGERS = "results/*/claims.json"
 # Listed in this order: what changed the science first.
 STATUSES = ("flipped", "changed", "added", "removed", "unchanged")
-COMPARED = ("verdict", "ours", "interval", "anchor", "criterion", "scale")
+COMPARED = ("kind", "verdict", "ours", "interval", "p_adjusted", "anchor", "criterion", "scale")
 
 
 def _produced(info: dict[str, Any]) -> bool:

@@ -14,8 +14,10 @@ from kexue_repro.common.claims import VERDICTS, read_claims
 from kexue_repro.common.provenance import read_provenance
 
 COLUMNS = [
-    "study", "claim_id", "verdict", "statement", "metric", "ours", "interval_low", "interval_high",
-    "anchor", "anchor_source", "criterion", "scale", "seeds", "evidence", "code",
+    "study", "claim_id", "kind", "verdict", "verdict_unadjusted", "p_value", "p_adjusted", "alpha",
+    "section", "statement", "metric", "ours", "interval_low", "interval_high", "anchor", "anchor_source",
+    "criterion", "test", "no_p_reason", "needed_n", "detectable_effect", "to_decide", "scale", "seeds",
+    "evidence", "code",
 ]  # fmt: skip
 
 
@@ -51,21 +53,63 @@ def _code_link(code: str, report_dir: Path) -> str:
     return f"[{Path(path).parent.name}/{Path(path).name}:{function}]({os.path.relpath(path, report_dir)})"
 
 
+def _p(row: pd.Series) -> str:
+    if pd.isna(row["p_value"]):
+        return f"none: {row['no_p_reason']}" if isinstance(row["no_p_reason"], str) else ""
+    return f"{row['p_value']:.3g} (Holm {row['p_adjusted']:.3g})" if not pd.isna(row["p_adjusted"]) else (
+        f"{row['p_value']:.3g}"
+    )
+
+
+def _verdict(row: pd.Series) -> str:
+    verdict = f"**{row['verdict']}**"
+    if row["verdict_unadjusted"] != row["verdict"]:
+        verdict += f" ({row['verdict_unadjusted']} before Holm)"
+    if isinstance(row["to_decide"], str):
+        verdict += f"; to decide: {row['to_decide']}"
+    return verdict
+
+
+def headline(table: pd.DataFrame) -> str:
+    """The count of the posts' claims by their Holm-adjusted verdicts; checks are counted apart."""
+    claims, checks = table[table["kind"] == "claim"], table[table["kind"] == "check"]
+    counts = Counter(claims["verdict"])
+    failed = int((checks["verdict"] != "reproduced").sum())
+    return (
+        ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
+        + f" (of {len(claims)} claims of the posts, Holm-adjusted within each study). "
+        + f"{len(checks) - failed} of {len(checks)} checks hold (identities, bounds and sanity checks "
+        "that only a bug can break; not counted as claims)."
+    )
+
+
+def _rows(rows: pd.DataFrame, report_dir: Path, claims: bool) -> list[str]:
+    if claims:
+        lines = ["| claim | section | verdict | ours | interval | p (Holm) | anchor | test and criterion | evidence |",
+                 "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    else:
+        lines = ["| check | verdict | ours | criterion | evidence |", "|---|---|---|---|---|"]
+    for _, row in rows.iterrows():
+        what = f"**{row['claim_id']}** ({_code_link(row['code'], report_dir)}): {row['statement']}"
+        if claims:
+            anchor = "" if pd.isna(row["anchor"]) else f"{_cell(row['anchor'])} ({_cell(row['anchor_source'])})"
+            cells = [what, row["section"], _verdict(row), row["ours"], _interval(row), _p(row), anchor,
+                     f"{row['test']}; {row['criterion']}", row["evidence"]]  # fmt: skip
+        else:
+            cells = [what, row["verdict"], row["ours"], row["criterion"], row["evidence"]]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
 def markdown_report(table: pd.DataFrame, plots: Sequence[str | os.PathLike], report_dir: Path) -> str:
-    lines = ["# Claims of the eight Scientific Spaces posts, measured", ""]
-    counts = Counter(table["verdict"])
-    lines.append(", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + f" (of {len(table)} claims).")
-    for study, claims in table.groupby("study", sort=False):
-        lines += ["", f"## {study}", "", f"Scale: {', '.join(sorted(set(claims['scale'])))}.", ""]
-        lines.append("| claim | verdict | ours | interval | anchor | anchor source | criterion | evidence |")
-        lines.append("|---|---|---|---|---|---|---|---|")
-        for _, row in claims.iterrows():
-            cells = [
-                f"**{row['claim_id']}** ({_code_link(row['code'], report_dir)}): {row['statement']}",
-                row["verdict"], row["ours"], _interval(row),
-                row["anchor"], row["anchor_source"], row["criterion"], row["evidence"],
-            ]  # fmt: skip
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines = ["# Claims of the eight Scientific Spaces posts, measured", "", headline(table)]
+    for study, rows in table.groupby("study", sort=False):
+        lines += ["", f"## {study}", "", f"Scale: {', '.join(sorted(set(rows['scale'])))}.", ""]
+        lines += _rows(rows[rows["kind"] == "claim"], report_dir, claims=True)
+        checks = rows[rows["kind"] == "check"]
+        if len(checks):
+            lines += ["", f"Checks of {study} (not claims of the post):", ""]
+            lines += _rows(checks, report_dir, claims=False)
         study_plots = [Path(p) for p in plots if Path(p).parts[:2] == ("results", study)]
         for plot in study_plots:
             rel = os.path.relpath(plot, report_dir)
