@@ -110,7 +110,9 @@ def test_a_claim_without_its_section_or_an_inconclusive_claim_without_what_decid
     with pytest.raises(ValueError, match="to_decide"):
         write_claims(tmp_path / "c.json", [make_claim(verdict=INCONCLUSIVE)], 0.05)
     assert not (tmp_path / "c.json").exists()
-    write_claims(tmp_path / "c.json", [make_claim(verdict=INCONCLUSIVE, to_decide="the full-scale run")], 0.05)
+    write_claims(
+        tmp_path / "c.json", [make_claim(verdict=INCONCLUSIVE, to_decide="the full-scale run")], 0.05
+    )
     assert read_claims(tmp_path / "c.json")[0]["to_decide"] == "the full-scale run"
 
 

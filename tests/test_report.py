@@ -17,7 +17,9 @@ def test_report_lists_every_claim_and_plot(tmp_path, monkeypatch):
         "results/beta/claims.json",
         [
             make_claim(study="beta", claim_id="b.one", verdict=NOT_REPRODUCED, statement="pipes | in text"),
-            make_claim(study="beta", claim_id="b.two", verdict=INCONCLUSIVE, interval=None, to_decide="seeds"),
+            make_claim(
+                study="beta", claim_id="b.two", verdict=INCONCLUSIVE, interval=None, to_decide="seeds"
+            ),
             make_claim(study="beta", claim_id="b.identity", kind="check", section=None),
         ],
         0.05,

@@ -16,7 +16,7 @@ import functools
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
@@ -24,7 +24,6 @@ from typing import Any, Callable, Sequence, TypeVar
 import jsonschema
 
 from kexue_repro.common.atomic import write_json
-
 from kexue_repro.common.inference import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Judgement, fixed, holm
 
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
@@ -179,6 +178,7 @@ def validate_ledger(rows: list[dict[str, Any]], source: str) -> None:
 def ledger_rows(claims: Sequence[Claim], alpha: float) -> list[dict[str, Any]]:
     """The rows of one study's ledger: the p-values of its claims (not its checks) Holm-adjusted together,
     each claim decided by its adjusted p-value."""
+    alpha = round(alpha, 12)  # 1 - 0.95 is 0.050000000000000044
     tested = [i for i, c in enumerate(claims) if c.kind == "claim" and c.judgement.p_value is not None]
     adjusted = dict(zip(tested, holm([claims[i].judgement.p_value for i in tested])))
     return [c.as_row(alpha, adjusted.get(i)) for i, c in enumerate(claims)]

@@ -117,7 +117,11 @@ def _too_few(n: int, unit: str, minimum: int = 2) -> Judgement:
 
 
 def mean_difference(
-    differences: Iterable[float], alpha: float, *, unit: str = "seeds", threshold: float = 0.0,
+    differences: Iterable[float],
+    alpha: float,
+    *,
+    unit: str = "seeds",
+    threshold: float = 0.0,
     claimed: str = "greater",
 ) -> Judgement:
     """Claim: the mean of ``differences`` (paired, one per unit) is above ``threshold`` ('greater') or below
@@ -154,7 +158,11 @@ def mean_difference(
 
 
 def log_ratio(
-    numerators: Iterable[float], denominators: Iterable[float], alpha: float, *, unit: str = "seeds",
+    numerators: Iterable[float],
+    denominators: Iterable[float],
+    alpha: float,
+    *,
+    unit: str = "seeds",
     claimed: str = "greater",
 ) -> Judgement:
     """Claim: numerator / denominator is above 1 ('greater') or below 1 ('less'), paired per unit; the t-test
@@ -223,18 +231,23 @@ def equivalence(
 
 
 def paired_predictions(
-    correct_a: Sequence[Sequence[bool]], correct_b: Sequence[Sequence[bool]], alpha: float, *,
+    correct_a: Sequence[Sequence[bool]],
+    correct_b: Sequence[Sequence[bool]],
+    alpha: float,
+    *,
     claimed: str = "greater",
+    strata: str = "seeds",
 ) -> Judgement:
     """Claim: method a is right on more examples than method b ('greater'), or on fewer ('less').
 
-    Per seed, the same examples are scored by both; the discordant pairs are pooled over seeds (the
-    stratified McNemar test: under the null every discordant pair is a fair coin, in every seed) and judged
-    by statsmodels' exact McNemar test. The estimate is the pooled accuracy difference a - b, its interval
-    the Clopper-Pearson interval of the discordant share mapped onto it.
+    Per stratum (a seed, or a run), the same examples are scored by both; the discordant pairs are pooled
+    over strata (the stratified McNemar test: under the null every discordant pair is a fair coin, in every
+    stratum) and judged by statsmodels' exact McNemar test. The estimate is the pooled accuracy difference
+    a - b, its interval the Clopper-Pearson interval of the discordant share mapped onto it. Strata that
+    score the same examples are not independent; pool only runs that are (seeds of one method pair).
     """
     if len(correct_a) != len(correct_b):
-        raise ValueError(f"paired_predictions: {len(correct_a)} seeds of a, {len(correct_b)} of b")
+        raise ValueError(f"paired_predictions: {len(correct_a)} {strata} of a, {len(correct_b)} of b")
     a_only = b_only = total = 0
     for a, b in zip(correct_a, correct_b):
         a, b = np.asarray(a, bool), np.asarray(b, bool)
@@ -243,8 +256,7 @@ def paired_predictions(
         a_only += int((a & ~b).sum())
         b_only += int((~a & b).sum())
         total += a.size
-    seeds = len(correct_a)
-    unit = f"examples ({seeds} seeds x paired predictions)"
+    unit = f"examples ({len(correct_a)} {strata} x paired predictions)"
     if total == 0:
         return _too_few(0, "examples", 1)
     discordant = a_only + b_only
@@ -262,7 +274,9 @@ def paired_predictions(
     needed = None
     if share != 0.5:
         effect = abs(float(proportion_effectsize(share, 0.5)))
-        discordant_needed = _smallest_n(lambda n: _powered(NormalIndPower().power(effect, n, alpha, ratio=0)), 1)
+        discordant_needed = _smallest_n(
+            lambda n: _powered(NormalIndPower().power(effect, n, alpha, ratio=0)), 1
+        )
         needed = None if discordant_needed is None else math.ceil(discordant_needed / rate)
     h = NormalIndPower().solve_power(nobs1=discordant, alpha=alpha, power=POWER, ratio=0)
     detectable = (2 * math.sin(math.asin(math.sqrt(0.5)) + h / 2) ** 2 - 1) * rate
@@ -291,7 +305,9 @@ def _single_run_p(values: np.ndarray, value: float, centre: float) -> float:
     return float(2 * stats.t.sf(t, n - 1))
 
 
-def anchor_single_run(values: Iterable[float], anchor: float, alpha: float, *, unit: str = "seeds") -> Judgement:
+def anchor_single_run(
+    values: Iterable[float], anchor: float, alpha: float, *, unit: str = "seeds"
+) -> Judgement:
     """Claim: the published single-run value is what one run of our recipe gives. It is reproduced while the
     anchor lies inside our prediction interval for a single run; the p-value is that of the anchor as a
     further draw (t with n - 1 degrees of freedom), and a significant one says not reproduced."""

@@ -56,10 +56,20 @@ def read_ledgers(rev: str, repo: str = ".") -> Ledgers:
         raise ValueError(f"revision {rev!r}: no {LEDGERS} to read ({where}; run, or `dvc pull`, first)")
     claims: dict[tuple[str, str], dict[str, Any]] = {}
     for path, rows in ledgers.items():
-        validate_ledger(rows, f"{rev}:{path}")
+        if not _before_kinds(rows):
+            validate_ledger(rows, f"{rev}:{path}")
         for row in rows:
             claims[(row["study"], row["claim_id"])] = row
     return Ledgers(claims, unavailable)
+
+
+def _before_kinds(rows: Any) -> bool:
+    """A ledger written before rows had kinds and Holm-adjusted verdicts (2026-12): it is compared on the
+    fields it has, so a run can still be diffed against results made before that change."""
+    legacy = ("study", "claim_id", "statement", "verdict")
+    return isinstance(rows, list) and all(
+        isinstance(row, dict) and "kind" not in row and all(key in row for key in legacy) for row in rows
+    )
 
 
 def comparable(old: Ledgers, new: Ledgers) -> tuple[dict, dict, list[str]]:

@@ -56,8 +56,10 @@ def _code_link(code: str, report_dir: Path) -> str:
 def _p(row: pd.Series) -> str:
     if pd.isna(row["p_value"]):
         return f"none: {row['no_p_reason']}" if isinstance(row["no_p_reason"], str) else ""
-    return f"{row['p_value']:.3g} (Holm {row['p_adjusted']:.3g})" if not pd.isna(row["p_adjusted"]) else (
-        f"{row['p_value']:.3g}"
+    return (
+        f"{row['p_value']:.3g} (Holm {row['p_adjusted']:.3g})"
+        if not pd.isna(row["p_adjusted"])
+        else (f"{row['p_value']:.3g}")
     )
 
 
@@ -92,7 +94,9 @@ def _rows(rows: pd.DataFrame, report_dir: Path, claims: bool) -> list[str]:
     for _, row in rows.iterrows():
         what = f"**{row['claim_id']}** ({_code_link(row['code'], report_dir)}): {row['statement']}"
         if claims:
-            anchor = "" if pd.isna(row["anchor"]) else f"{_cell(row['anchor'])} ({_cell(row['anchor_source'])})"
+            anchor = (
+                "" if pd.isna(row["anchor"]) else f"{_cell(row['anchor'])} ({_cell(row['anchor_source'])})"
+            )
             cells = [what, row["section"], _verdict(row), row["ours"], _interval(row), _p(row), anchor,
                      f"{row['test']}; {row['criterion']}", row["evidence"]]  # fmt: skip
         else:
