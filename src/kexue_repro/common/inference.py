@@ -243,8 +243,9 @@ def paired_predictions(
     Per stratum (a seed, or a run), the same examples are scored by both; the discordant pairs are pooled
     over strata (the stratified McNemar test: under the null every discordant pair is a fair coin, in every
     stratum) and judged by statsmodels' exact McNemar test. The estimate is the pooled accuracy difference
-    a - b, its interval the Clopper-Pearson interval of the discordant share mapped onto it. Strata that
-    score the same examples are not independent; pool only runs that are (seeds of one method pair).
+    a - b, its interval the Clopper-Pearson interval of the discordant share mapped onto it. The same dev
+    examples recur in every stratum, and the test treats their discordant pairs in different strata as
+    independent: where an effect is specific to some examples, its p-value is too small.
     """
     if len(correct_a) != len(correct_b):
         raise ValueError(f"paired_predictions: {len(correct_a)} {strata} of a, {len(correct_b)} of b")
