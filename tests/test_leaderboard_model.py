@@ -5,7 +5,13 @@ import math
 import pytest
 
 from kexue_repro.leaderboard.data import BENCHMARK_COLUMNS
-from kexue_repro.leaderboard.model import average, official_score, rule_average, rule_columns
+from kexue_repro.leaderboard.model import (
+    average,
+    official_score,
+    rounding_interval,
+    rule_average,
+    rule_columns,
+)
 
 GLUE_ROW = {
     "CoLA": 50.0,
@@ -107,3 +113,16 @@ def test_all_columns_uses_what_the_row_has_and_says_what_it_lacks():
     assert result.note == "row lacks AX-b, AX-g"
     # (620 + 10 + 20) / 10
     assert rule_average(SUPERGLUE_ROW, "SuperGLUE", "all_columns", "AM", False).value == pytest.approx(65.0)
+
+
+def test_rounding_interval_puts_every_cell_at_either_end_of_its_rounding():
+    scores, halves = {"a": 1.0, "b": 4.0, "c": math.nan}, {"a": 0.5, "b": 0.05, "c": math.nan}
+    assert rounding_interval(scores, halves, ["a", "b"], "AM") == pytest.approx((2.5 - 0.275, 2.5 + 0.275))
+    # GM and HM are not symmetric: the ends are the means at the ends, not a linearisation.
+    hm = rounding_interval(scores, halves, ["a", "b"], "HM")
+    assert hm == pytest.approx((2 / (1 / 0.5 + 1 / 3.95), 2 / (1 / 1.5 + 1 / 4.05)))
+    low, high = rounding_interval(scores, halves, ["a", "b"], "GM")
+    assert (low, high) == pytest.approx(((0.5 * 3.95) ** 0.5, (1.5 * 4.05) ** 0.5))
+    # A cell that rounding could put at 0: GM and HM tend to 0 there; an undefined mean has no interval.
+    assert rounding_interval({"a": 0.2, "b": 4.0}, {"a": 0.5, "b": 0.5}, ["a", "b"], "HM")[0] == 0.0
+    assert all(math.isnan(end) for end in rounding_interval(scores, halves, ["a", "c"], "AM"))

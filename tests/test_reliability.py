@@ -80,8 +80,7 @@ def sweep_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     (raw / "dev.json").write_text(record + '{"id": 1, "abst": "b", "keyw\n')
     torch.save({"config": {}, "extra": Unsafe()}, tmp / "g.ckpt.bad")
     py = [sys.executable, "-m"]
-    leaderboard = [*py, "kexue_repro.leaderboard.evaluate", "--settings", '{"official_tolerance": 0.05}',
-                   "--tables-dir", str(tmp), "--table"]  # fmt: skip
+    leaderboard = [*py, "kexue_repro.leaderboard.evaluate", "--tables-dir", str(tmp), "--table"]
     return {
         "malformed params": (
             [
@@ -90,9 +89,9 @@ def sweep_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
                 "1",
                 "--dry-run",
                 "--config",
-                "leaderboard={claims: {tau_threshold: high}}",
+                "leaderboard={claims: {confidence: high}}",
             ],
-            "config: key 'leaderboard.claims.tau_threshold': 'high' is not of type 'number'",
+            "config: key 'leaderboard.claims.confidence': 'high' is not of type 'number'",
         ),
         "missing data file": ([*leaderboard, str(tmp / "missing.csv")], f"{tmp / 'missing.csv'}"),
         "empty data file": ([*leaderboard, str(tmp / "empty.csv")], f"{tmp / 'empty.csv'}"),
@@ -163,10 +162,9 @@ def test_a_claims_step_writes_provenance_and_the_report_shows_it(tmp_path):
     from kexue_repro.leaderboard import claims, evaluate
 
     table = str(REPO / "data/leaderboards/leaderboards.csv")
-    settings = ["--settings", '{"official_tolerance": 0.05}']
-    assert evaluate.main([*settings, "--table", table, "--tables-dir", str(tmp_path)]) == 0
+    assert evaluate.main(["--table", table, "--tables-dir", str(tmp_path)]) == 0
     options = provenance_options({"scale": "smoke", "device": "cpu", "leaderboard": {"x": 1}}, "leaderboard")
-    argv = ["--settings", '{"rounding_bound": 0.1, "tau_threshold": 0.8}', "--tables-dir", str(tmp_path),
+    argv = ["--settings", '{"confidence": 0.95}', "--tables-dir", str(tmp_path),
             "--scale", "smoke", "--claims-out", str(tmp_path / "claims.json"),
             "--metrics-out", str(tmp_path / "metrics.json"), "--provenance-out", str(tmp_path / "prov.json"),
             *shlex.split(options)]  # fmt: skip

@@ -115,32 +115,34 @@ def test_an_experiment_reruns_only_its_study_and_the_diff_names_only_its_claims(
     first = pipeline.first
     base = run([tool("dvc"), "exp", "run", *STUDIES, "-n", "base"], cwd=first)
     assert "Running stage" not in base.stdout
-    exp = run([tool("dvc"), "exp", "run", *STUDIES, "-S", "leaderboard.claims.tau_threshold=0.99", "-n", "tau99"],
+    # The leaderboard's claims have no threshold left (issue 16): its one claims setting is the confidence, which
+    # the ledger records as alpha and which decides none of its rows (exact computations, no p-value).
+    exp = run([tool("dvc"), "exp", "run", *STUDIES, "-S", "leaderboard.claims.confidence=0.99", "-n", "conf99"],
               cwd=first)  # fmt: skip
     # Every out persists, so DVC deletes nothing: Snakemake reruns the one job that reads the setting (and the
     # study's target), no other job of the study and no other study.
     jobs = snakemake_jobs(exp.stdout + exp.stderr)
     assert jobs == {"leaderboard_claims": 1, "leaderboard": 1}, exp.stdout + exp.stderr
     assert "Running stage 'transformer'" not in exp.stdout
+    ledger = json.loads((first / "results/leaderboard/claims.json").read_text())
+    assert {row["alpha"] for row in ledger} == {0.01}
 
     params = json.loads(run([tool("dvc"), "params", "diff", "--json"], cwd=first).stdout)
-    change = params["params.yaml"]["leaderboard.claims.tau_threshold"]
-    assert (change["old"], change["new"]) == (0.8, 0.99)
+    change = params["params.yaml"]["leaderboard.claims.confidence"]
+    assert (change["old"], change["new"]) == (0.95, 0.99)
 
-    diff = run([sys.executable, "-m", "kexue_repro.diff", "base", "tau99", "--format", "json"], cwd=first)
+    diff = run([sys.executable, "-m", "kexue_repro.diff", "base", "conf99", "--format", "json"], cwd=first)
     rows = json.loads(diff.stdout)["claims"]
     assert json.loads(diff.stdout)["unavailable"] == []
-    changed = [row for row in rows if row["status"] != "unchanged"]
-    assert {row["study"] for row in changed} == {"leaderboard"}
     assert {row["study"] for row in rows} == all_studies(first)
-    flipped = [row for row in rows if row["status"] == "flipped"]
-    assert flipped and rows[: len(flipped)] == flipped, "flipped verdicts come first"
-    markdown = run([sys.executable, "-m", "kexue_repro.diff", "base", "tau99"], cwd=first).stdout
-    assert markdown.splitlines()[0] == "# Claims: base -> tau99" and flipped[0]["claim_id"] in markdown
+    # alpha decides no leaderboard row (none has a p-value), and no other study ran
+    assert {row["status"] for row in rows} == {"unchanged"}
+    markdown = run([sys.executable, "-m", "kexue_repro.diff", "base", "conf99"], cwd=first).stdout
+    assert markdown.splitlines()[0] == "# Claims: base -> conf99"
 
     shown = json.loads(run([tool("dvc"), "exp", "show", "--json"], cwd=first).stdout)
     assert "results/leaderboard/metrics.json" in json.dumps(shown)
-    plots = run([tool("dvc"), "plots", "diff", "base", "tau99", "--json"], cwd=first)
+    plots = run([tool("dvc"), "plots", "diff", "base", "conf99", "--json"], cwd=first)
     assert "results/transformer/plots/mlm_curves.png" in plots.stdout
 
 

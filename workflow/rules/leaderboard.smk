@@ -5,7 +5,6 @@ LB = "results/leaderboard"
 
 rule leaderboard_evaluate:
     input:
-        settings=step_settings(config, "leaderboard", "evaluate"),
         table=config["leaderboard"]["table"],
         code=code_of("kexue_repro.leaderboard.evaluate"),
     output:
@@ -38,7 +37,7 @@ rule leaderboard_evaluate:
     params:
         tables_dir=lambda wildcards, output: os.path.dirname(output.official),
     shell:
-        "python -m kexue_repro.leaderboard.evaluate --settings {input.settings} --table {input.table}"
+        "python -m kexue_repro.leaderboard.evaluate --table {input.table}"
         " --tables-dir {params.tables_dir} > {log} 2>&1"
 
 

@@ -44,6 +44,8 @@ _EXACT_FLAGS = {"partial,low-confidence": LOW_CONFIDENCE, "overall-only": OVERAL
 
 # value_raw is printed with at most two decimals; its mean must match task_score_mean_of_metrics.
 _MEAN_TOLERANCE = 1e-6
+# Suffix of the wide table's columns that hold each task score's rounding bound (see half_unit).
+HALF_UNIT = " half_unit"
 
 
 def quality_class(flag: str) -> str | None:
@@ -60,6 +62,14 @@ def row_label(model: str, snapshot: str) -> str:
 def main_columns(benchmark: str) -> tuple[str, ...]:
     """The benchmark's columns without its diagnostics (GLUE: CoLA..WNLI; SuperGLUE: the 8 tasks)."""
     return tuple(c for c in BENCHMARK_COLUMNS[benchmark] if c not in DIAGNOSTIC_COLUMNS[benchmark])
+
+
+def half_unit(printed: str) -> float:
+    """Half a unit in the last decimal printed: how far the unrounded value may lie from ``printed``
+    ("89.2" -> 0.05, "77" -> 0.5). Only the number of decimals printed decides it."""
+    text = printed.strip()
+    decimals = len(text.split(".", 1)[1]) if "." in text else 0
+    return 0.5 * 10.0**-decimals
 
 
 def _fail(path: Path, line: int, field: str, problem: str) -> ValueError:
@@ -109,10 +119,14 @@ def _parse_record(path: Path, line: int, record: dict[str | None, Any]) -> dict[
     reported = _number(path, line, "reported_overall", record["reported_overall"])
     if task == OVERALL_TASK and abs(score - reported) > _MEAN_TOLERANCE:
         raise _fail(path, line, "reported_overall", f"{reported:g} differs from the OVERALL cell {score:g}")
+    parts = record["value_raw"].split("/")
     return {
         **{f: record[f] for f in FIELDS},
         "task_score_mean_of_metrics": score,
+        # The task score is the mean of its printed metrics, so it is off by at most their mean half-unit.
+        "half_unit": sum(half_unit(part) for part in parts) / len(parts),
         "reported_overall": reported,
+        "overall_half_unit": half_unit(record["reported_overall"]),
         "quality_class": klass,
         "line": line,
         "row": row_label(record["model"], record["snapshot"]),
@@ -165,8 +179,10 @@ def wide_table(long: pd.DataFrame, benchmark: str) -> pd.DataFrame:
     """One row per leaderboard entry of ``benchmark``, indexed by its label and sorted by it.
 
     Columns: benchmark, snapshot, model, quality (raw flag), quality_class, source (each distinct source
-    of its cells, in file order), reported_overall, is_human, then the benchmark's task columns (NaN where
-    the row has no cell).
+    of its cells, in file order), reported_overall, overall_half_unit (half a unit in the last decimal the
+    overall score is printed with), is_human, then the benchmark's task columns (NaN where the row has no
+    cell), then for each task column ``<task> half_unit``: how far rounding of the printed metrics may have
+    moved its score (NaN where the row has no cell).
     """
     part = long[long["benchmark"] == benchmark]
     meta = part.groupby("row", sort=True).agg(
@@ -177,12 +193,14 @@ def wide_table(long: pd.DataFrame, benchmark: str) -> pd.DataFrame:
         quality_class=("quality_class", "first"),
         source=("source", lambda s: " | ".join(dict.fromkeys(s))),
         reported_overall=("reported_overall", "first"),
+        overall_half_unit=("overall_half_unit", "first"),
     )
     meta["is_human"] = meta["model"].str.contains(HUMAN_MARKER, regex=False)
-    cells = part[part["task"] != OVERALL_TASK].pivot(
-        index="row", columns="task", values="task_score_mean_of_metrics"
-    )
-    return meta.join(cells.reindex(columns=list(BENCHMARK_COLUMNS[benchmark])))
+    tasks = part[part["task"] != OVERALL_TASK]
+    columns = list(BENCHMARK_COLUMNS[benchmark])
+    cells = tasks.pivot(index="row", columns="task", values="task_score_mean_of_metrics")
+    halves = tasks.pivot(index="row", columns="task", values="half_unit").reindex(columns=columns)
+    return meta.join(cells.reindex(columns=columns)).join(halves.add_suffix(HALF_UNIT))
 
 
 def wide_tables(long: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -1,6 +1,11 @@
 """The tables of study 8783: official scores, means per rule, ranks, Kendall tau, the human row's rank.
 
-python -m kexue_repro.leaderboard.evaluate --settings JSON --table CSV --tables-dir DIR
+Every value carries what rounding of the printed cells allows: the official score's bound (how far from the
+reported overall rounding alone can put a recomputation) and each mean's interval (its value with every cell
+at the bottom, and at the top, of its rounding interval). The step has no settings: both follow from the
+number of decimals the sources print.
+
+python -m kexue_repro.leaderboard.evaluate --table CSV --tables-dir DIR
 """
 
 from __future__ import annotations
@@ -9,7 +14,6 @@ import argparse
 import math
 import os
 import sys
-from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -19,14 +23,20 @@ from scipy.stats import kendalltau
 
 from kexue_repro.common.atomic import write_csv
 from kexue_repro.common.cli import run, step_parser
-from kexue_repro.common.settings import build
-from kexue_repro.leaderboard.data import BENCHMARK_COLUMNS, VERIFIED, load_long_table, wide_tables
+from kexue_repro.leaderboard.data import (
+    BENCHMARK_COLUMNS,
+    HALF_UNIT,
+    VERIFIED,
+    load_long_table,
+    wide_tables,
+)
 from kexue_repro.leaderboard.model import (
     MEANS,
     OFFICIAL_TASKS,
     RULES,
     has_task,
     official_score,
+    rounding_interval,
     rule_average,
     task_score,
 )
@@ -39,12 +49,12 @@ OFFICIAL_FIELDS = [
     "recomputed",
     "diff",
     "abs_diff",
-    "tolerance",
-    "within_tolerance",
+    "rounding_bound",
+    "within_rounding",
     "note",
 ]
-MEANS_FIELDS = [*ROW_FIELDS, "rule", "mean", "value", "n_columns", "columns", "note"]
-RANKS_FIELDS = ["benchmark", "rule", "mean", "rank", "row", "is_human", "value", "n_columns"]
+MEANS_FIELDS = [*ROW_FIELDS, "rule", "mean", "value", "low", "high", "n_columns", "columns", "note"]
+RANKS_FIELDS = ["benchmark", "rule", "mean", "rank", "row", "is_human", "value", "low", "high", "n_columns"]
 KENDALL_FIELDS = [
     "benchmark",
     "comparison",
@@ -54,7 +64,6 @@ KENDALL_FIELDS = [
     "mean_b",
     "n_rows",
     "tau",
-    "p_value",
 ]
 HUMAN_FIELDS = [
     "benchmark",
@@ -103,6 +112,10 @@ def _row_scores(row: pd.Series, benchmark: str) -> dict[str, float]:
     return {c: float(row[c]) for c in BENCHMARK_COLUMNS[benchmark]}
 
 
+def _row_half_units(row: pd.Series, benchmark: str) -> dict[str, float]:
+    return {c: float(row[c + HALF_UNIT]) for c in BENCHMARK_COLUMNS[benchmark]}
+
+
 def _row_fields(benchmark: str, label: str, row: pd.Series) -> dict[str, object]:
     return {"benchmark": benchmark, "row": label, **{f: row[f] for f in ROW_FIELDS[2:]}}
 
@@ -120,12 +133,23 @@ def _with_implied_score(note: str, row: pd.Series, benchmark: str) -> str:
     return f"{note}; the reported overall implies {absent[0]} = {implied:.1f}"
 
 
-def official_table(wides: Mapping[str, pd.DataFrame], tolerance: float) -> pd.DataFrame:
-    """Each row's official score recomputed from its cells, beside its reported overall score."""
+def official_table(wides: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each row's official score recomputed from its cells, beside its reported overall score.
+
+    rounding_bound: the largest |recomputed - reported| rounding alone explains: the official score of
+    cells off by their half-units moves by at most their mean half-unit (the score is their mean), and the
+    printed overall is off by at most its own half-unit. One-decimal cells and overall: 0.05 + 0.05 = 0.1.
+    """
     records = []
     for benchmark, wide in wides.items():
         for label, row in wide.iterrows():
-            result = official_score(_row_scores(row, benchmark), benchmark)
+            scores = _row_scores(row, benchmark)
+            result = official_score(scores, benchmark)
+            low, high = rounding_interval(
+                scores, _row_half_units(row, benchmark), OFFICIAL_TASKS[benchmark], "AM"
+            )
+            cells = max(high - result.value, result.value - low)
+            bound = round(cells + row["overall_half_unit"], _DIFF_DECIMALS)
             diff = round(result.value - row["reported_overall"], _DIFF_DECIMALS)
             note = result.note
             if note.startswith("missing"):
@@ -138,8 +162,8 @@ def official_table(wides: Mapping[str, pd.DataFrame], tolerance: float) -> pd.Da
                     "recomputed": result.value,
                     "diff": diff,
                     "abs_diff": abs(diff),
-                    "tolerance": tolerance,
-                    "within_tolerance": None if math.isnan(diff) else bool(abs(diff) <= tolerance),
+                    "rounding_bound": bound,
+                    "within_rounding": None if math.isnan(diff) else bool(abs(diff) <= bound),
                     "note": note,
                 }
             )
@@ -147,20 +171,24 @@ def official_table(wides: Mapping[str, pd.DataFrame], tolerance: float) -> pd.Da
 
 
 def means_table(wides: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """AM, GM and HM of every row (all quality classes) under every task-set rule."""
+    """AM, GM and HM of every row (all quality classes) under every task-set rule, with the interval
+    [low, high] the mean spans when every printed cell may be off by its rounding."""
     records = []
     for benchmark, wide in wides.items():
         for label, row in wide.iterrows():
-            scores = _row_scores(row, benchmark)
+            scores, half_units = _row_scores(row, benchmark), _row_half_units(row, benchmark)
             for rule in RULES:
                 for mean in MEANS:
                     result = rule_average(scores, benchmark, rule, mean, bool(row["is_human"]))
+                    low, high = rounding_interval(scores, half_units, result.columns, mean)
                     records.append(
                         {
                             **_row_fields(benchmark, label, row),
                             "rule": rule,
                             "mean": mean,
                             "value": result.value,
+                            "low": low,
+                            "high": high,
                             "n_columns": len(result.columns),
                             "columns": ";".join(result.columns),
                             "note": result.note,
@@ -186,16 +214,17 @@ def _comparisons() -> list[tuple[str, tuple[str, str], tuple[str, str]]]:
     return within + across
 
 
-def _tau(x: pd.Series, y: pd.Series) -> tuple[float, float]:
+def _tau(x: pd.Series, y: pd.Series) -> float:
     if len(x) < 2 or x.nunique() < 2 or y.nunique() < 2:
-        return math.nan, math.nan
-    result = kendalltau(x.to_numpy(), y.to_numpy())
-    return float(result.statistic), float(result.pvalue)
+        return math.nan
+    return float(kendalltau(x.to_numpy(), y.to_numpy()).statistic)
 
 
 def kendall_table(ranks: pd.DataFrame) -> pd.DataFrame:
     """Kendall tau-b between two rankings, over the rows ranked under both: AM/GM/HM within a rule, and
-    each mean across rules."""
+    each mean across rules. A description of the published rows, without scipy's p-value: that p-value
+    tests whether two rankings are independent, for rows sampled from a population of models; these rows
+    are the leaderboard itself, not a sample, and "independent" is not what anyone claims."""
     records = []
     for benchmark, part in ranks.groupby("benchmark", sort=True):
         rank_of = {key: group.set_index("row")["rank"] for key, group in part.groupby(["rule", "mean"])}
@@ -203,7 +232,7 @@ def kendall_table(ranks: pd.DataFrame) -> pd.DataFrame:
         for comparison, a, b in _comparisons():
             x, y = rank_of.get(a, empty), rank_of.get(b, empty)
             common = x.index.intersection(y.index).sort_values()
-            tau, p_value = _tau(x[common], y[common])
+            tau = _tau(x[common], y[common])
             records.append(
                 {
                     "benchmark": benchmark,
@@ -214,7 +243,6 @@ def kendall_table(ranks: pd.DataFrame) -> pd.DataFrame:
                     "mean_b": b[1],
                     "n_rows": len(common),
                     "tau": tau,
-                    "p_value": p_value,
                 }
             )
     return pd.DataFrame.from_records(records, columns=KENDALL_FIELDS)
@@ -254,38 +282,17 @@ def human_rank_table(ranks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=HUMAN_FIELDS)
 
 
-def models_above_humans(
-    ranks: pd.DataFrame, benchmark: str, rule: str
-) -> tuple[dict[str, set[str]], int] | None:
-    """Per mean, the rows above the human row, among the rows ranked under all three means of ``rule``
-    (so the sets are comparable), and how many rows that is; None if the human row is not among them."""
-    part = ranks[(ranks["benchmark"] == benchmark) & (ranks["rule"] == rule)]
-    values = part.pivot(index="row", columns="mean", values="value").reindex(columns=list(MEANS)).dropna()
-    human = _human_row(part.drop_duplicates("row"), benchmark)
-    if human is None or human["row"] not in values.index:
-        return None
-    human_values = values.loc[human["row"]]
-    return {m: set(values.index[values[m] > human_values[m]]) for m in MEANS}, len(values)
-
-
 # Enough digits that rows differing in the 2nd decimal of a task never tie after a CSV round trip.
 FLOAT_FORMAT = "%.10g"
 TABLES = ("official_scores", "means", "ranks", "kendall_tau", "human_rank")
 
 
-@dataclass(frozen=True)
-class EvaluateConfig:
-    """The ``leaderboard.evaluate`` settings."""
-
-    official_tolerance: float  # a verified row's recomputed official score is within this of its reported one
-
-
-def write_tables(table: str | os.PathLike, config: EvaluateConfig, tables_dir: Path) -> None:
+def write_tables(table: str | os.PathLike, tables_dir: Path) -> None:
     wides = wide_tables(load_long_table(table))
     means = means_table(wides)
     ranks = rank_table(means)
     frames = {
-        "official_scores": official_table(wides, config.official_tolerance),
+        "official_scores": official_table(wides),
         "means": means,
         "ranks": ranks,
         "kendall_tau": kendall_table(ranks),
@@ -296,13 +303,11 @@ def write_tables(table: str | os.PathLike, config: EvaluateConfig, tables_dir: P
 
 
 def _main(args: argparse.Namespace) -> None:
-    write_tables(
-        args.table, build(EvaluateConfig, args.settings, "leaderboard.evaluate"), Path(args.tables_dir)
-    )
+    write_tables(args.table, Path(args.tables_dir))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = step_parser("kexue_repro.leaderboard.evaluate", __doc__, "leaderboard.evaluate")
+    parser = step_parser("kexue_repro.leaderboard.evaluate", __doc__)
     parser.add_argument("--table", required=True, help="the long leaderboard CSV")
     parser.add_argument("--tables-dir", required=True, help=f"gets {', '.join(f'{t}.csv' for t in TABLES)}")
     return run(_main, parser.parse_args(argv))

@@ -70,6 +70,25 @@ def average(scores: Mapping[str, float], columns: Sequence[str], mean: str) -> A
     return Average(float(_MEAN_FUNCTIONS[mean](values)), columns)
 
 
+def rounding_interval(
+    scores: Mapping[str, float], half_units: Mapping[str, float], columns: Sequence[str], mean: str
+) -> tuple[float, float]:
+    """The values ``mean`` over ``columns`` can take when each printed cell may be off by its half-unit.
+
+    AM, GM and HM increase in every argument, so the ends are the mean of every cell at the bottom, and at
+    the top, of its rounding interval: exact, not a linearisation. (NaN, NaN) where the mean is undefined;
+    a lower end with a cell that could be 0 or less is 0, the limit of GM and HM there.
+    """
+    if math.isnan(average(scores, columns, mean).value):
+        return math.nan, math.nan
+    ends = []
+    for sign in (-1, 1):
+        shifted = {c: scores[c] + sign * half_units[c] for c in scores if _present(scores, c)}
+        ends.append(average(shifted, columns, mean).value)
+    low, high = ends
+    return (0.0 if math.isnan(low) else low), high
+
+
 def official_score(scores: Mapping[str, float], benchmark: str) -> Average:
     """GLUE: mean of 9 tasks (MNLI merged, AX excluded); SuperGLUE: mean of 8 tasks (AX-b, AX-g excluded)."""
     return average(scores, OFFICIAL_TASKS[benchmark], "AM")
