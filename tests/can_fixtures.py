@@ -29,7 +29,6 @@ APPLY = {"settings": {"post": POST, "official": OFFICIAL}, "reference_seed": 0, 
 SWEEP = {"settings": {"post": POST}, "reference_seed": 0, "row_sum_tolerance": 1e-6, "setting": "post"}
 SWEEP |= {"taus": [0.6, 0.9], "alphas": [1.0, 2.0], "iterations": [1, 2], "split_seed": 0}
 CLAIMS = {"setting": "post", "baseline_variant": "vanilla", "anchor_model": "BERT-base", "confidence": 0.95}
-CLAIMS |= {"subset_tolerance": 5.0, "anchor_tolerance": 0.5}
 
 
 def synthetic_task(root: Path, n_dev: int = 300, classes: int = CLASSES) -> dict[str, Path]:

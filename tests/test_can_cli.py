@@ -190,16 +190,38 @@ def test_steps_end_to_end_write_tables_plots_and_a_valid_ledger(tmp_path):
     assert proc.returncode == 0, proc.stderr
     ledger = {c["claim_id"]: c for c in read_claims(out / "claims.json")}
     functions = {"a": "gain", "b": "tuned_gain", "c": "gain_grows_with_classes", "d": "subset_accuracy"}
+    functions |= {
+        "e": "su_gain",
+        "f": "su_gain_beyond_noise",
+        "g": "subset_accuracy_anchor",
+        "h": "runs_trained",
+    }
     for claim_id, row in ledger.items():
         assert row["code"] == f"src/kexue_repro/can/claims.py:{functions[claim_id[0]]}"
-    expected = {f"{kind}.{TASK}.{v}" for kind in ("a.gain", "b.tuned_gain") for v in VARIANTS}
-    expected |= {"c.gain_grows_with_classes", f"d.subset_accuracy.{TASK}"}
-    assert set(ledger) == expected  # smoke: no comparison with Su's full-scale gains
+    # One gain claim per task (variants pooled); Su's numbers are rows that only the full scale decides.
+    expected = {
+        f"a.gain.{TASK}",
+        f"b.tuned_gain.{TASK}",
+        "c.gain_grows_with_classes",
+        f"d.subset_accuracy.{TASK}",
+    }
+    expected |= {f"{k}.{t}.{m}" for k in ("e.su_gain", "f.su_gain_beyond_noise") for t in ("iflytek", "tnews")
+                 for m in ("bert-base", "roberta-wwm-ext")}  # fmt: skip
+    expected |= {f"g.subset_accuracy_anchor.{t}.bert-base.{s}" for t in ("iflytek", "tnews")
+                 for s in ("confident", "unconfident")}  # fmt: skip
+    assert set(ledger) == expected | {f"h.runs_trained.{TASK}"}
+    assert ledger[f"h.runs_trained.{TASK}"]["kind"] == "check"
     assert ledger["c.gain_grows_with_classes"]["verdict"] == "inconclusive"
+    for claim_id in expected - {"c.gain_grows_with_classes"}:
+        row = ledger[claim_id]
+        assert row["kind"] == "claim" and (row["p_value"] is None) == (claim_id[0] in "efg"), claim_id
+    assert ledger["e.su_gain.iflytek.bert-base"]["to_decide"].startswith("needs the full-scale run")
     runs = pd.read_csv(out / "tables" / "runs.csv")
     assert len(runs) == len(VARIANTS) * len(SEEDS) * 2 and set(runs["setting"]) == {"post", "official"}
     sweep = pd.read_csv(out / "tables" / "sweep.csv")
     assert len(sweep) == len(VARIANTS) * len(SEEDS) and (sweep["n_tune"] + sweep["n_report"] == 300).all()
+    gate = pd.read_csv(out / "tables" / "trained.csv")
+    assert len(gate) == len(VARIANTS) * len(SEEDS) and gate["trained"].all()
     assert (out / "plots" / "gains.png").stat().st_size > 0 and (out / "plots" / "subsets.png").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     gains = pd.read_csv(out / "tables" / "gains.csv").set_index("variant")

@@ -10,7 +10,7 @@ from can_fixtures import OFFICIAL, POST, TASK, apply_args, synthetic_task
 
 from kexue_repro.can import data
 from kexue_repro.can.apply import main
-from kexue_repro.can.evaluate import Setting, named_settings, outcome
+from kexue_repro.can.evaluate import Setting, bits, from_bits, named_settings, outcome
 from kexue_repro.can.reference import post_loop
 from kexue_repro.can.sweep import grid_settings, split_halves, sweep
 
@@ -66,6 +66,9 @@ def test_apply_counts_add_up_and_match_the_posts_loop(task, tmp_path):
         assert r["n_changed"] == r["wrong_to_right"] + r["right_to_wrong"] + r["wrong_to_wrong"]
         gain = (r["wrong_to_right"] - r["right_to_wrong"]) / r["n"]
         assert r["accuracy_after"] - r["accuracy_before"] == pytest.approx(gain)
+    assert record["accuracy_trivial"] == pytest.approx((labels == np.argmax(loaded.prior)).mean())
+    np.testing.assert_array_equal(from_bits(post["correct_before"]), before == labels)
+    np.testing.assert_array_equal(from_bits(post["correct_after"]), after == labels)
     official = record["settings"]["official"]
     assert (
         official["n_unconfident"] >= post["n_unconfident"]
@@ -148,6 +151,12 @@ def test_sweep_reports_the_chosen_setting_on_the_report_half(task):
         for row, (v, seed, probs) in zip(chosen["runs"], [r for r in runs if r[0] == variant]):
             direct = outcome(probs[report], loaded.labels[report], loaded.prior, best_setting, 0)
             assert row["seed"] == seed and row["accuracy_tuned"] == direct["accuracy_after"]
+            # per-example correctness on the report half, the unit of claim b
+            assert (row["correct_before"], row["correct_tuned"]) == (
+                direct["correct_before"],
+                direct["correct_after"],
+            )
+            assert from_bits(row["correct_tuned"]).mean() == pytest.approx(row["accuracy_tuned"])
 
 
 def test_a_setting_rejects_unknown_options_and_holds_floats():
@@ -161,3 +170,10 @@ def test_a_setting_rejects_unknown_options_and_holds_floats():
     # YAML's alpha: 1 is alpha 1.0 in the records, as the command line's float() made it before.
     assert setting("x", POST | {"alpha": 1}).as_dict()["alpha"] == 1.0
     assert isinstance(setting("x", POST | {"alpha": 1}).alpha, float)
+
+
+def test_correctness_travels_as_a_string_of_bits():
+    mask = np.array([True, False, False, True, True])
+    assert bits(mask) == "10011" and from_bits("10011").tolist() == mask.tolist()
+    with pytest.raises(ValueError, match="not a string of 0s and 1s"):
+        from_bits("10a1")

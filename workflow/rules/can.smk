@@ -111,7 +111,12 @@ rule can_claims:
         code=code_of("kexue_repro.can.claims"),
     output:
         tables=multiext(
-            f"{CAN}/tables/", "runs.csv", "gains.csv", "sweep.csv", "tuned_gains.csv"
+            f"{CAN}/tables/",
+            "runs.csv",
+            "gains.csv",
+            "sweep.csv",
+            "tuned_gains.csv",
+            "trained.csv",
         ),
         gains_plot=report(
             f"{CAN}/plots/gains.png",

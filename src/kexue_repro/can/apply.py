@@ -1,5 +1,7 @@
 """CAN on one fine-tuning run's dev probabilities under each named setting (``can.apply``): accuracy before and
-after, the confident and unconfident subsets and the changed predictions, per setting."""
+after, the confident and unconfident subsets, the changed predictions and each example's correctness before and
+after, per setting; and the accuracy of the trivial classifier (the training majority class), the bar a run
+must clear to count as trained."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 from typing import Sequence
 
 from kexue_repro.can import data
-from kexue_repro.can.evaluate import CanConfig, outcome
+from kexue_repro.can.evaluate import CanConfig, outcome, trivial_accuracy
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.settings import build
@@ -28,6 +30,7 @@ def _main(args: argparse.Namespace) -> None:
         {"task": args.task, "variant": args.variant, "seed": args.seed, "num_classes": task.num_classes}
         | {"model": record.get("config", {}).get("model"), "probs": str(args.probs), "dev": str(args.dev)}
         | {"prior": task.prior.round(6).tolist(), "reference_seed": config.reference_seed}
+        | {"accuracy_trivial": trivial_accuracy(task.labels, task.prior)}
         | {"settings": results},
     )
     for name, r in results.items():

@@ -78,10 +78,29 @@ class CanConfig:
         object.__setattr__(self, "settings", named_settings(self.settings, "can.apply.settings"))
 
 
+def bits(mask: np.ndarray) -> str:
+    """A boolean vector as a string of 0s and 1s (per-example correctness in the JSON records)."""
+    return "".join("1" if x else "0" for x in np.asarray(mask, bool))
+
+
+def from_bits(text: str) -> np.ndarray:
+    """The boolean vector of a ``bits`` string."""
+    if set(text) - {"0", "1"}:
+        raise ValueError(f"not a string of 0s and 1s: {text[:20]!r}...")
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8) == ord("1")
+
+
+def trivial_accuracy(labels: np.ndarray, prior: np.ndarray) -> float:
+    """Dev accuracy of the trivial classifier that always answers the training set's most frequent class
+    (the first among equals): what a run that did not train scores."""
+    return float((labels == int(np.argmax(prior))).mean())
+
+
 def outcome(
     probs: np.ndarray, labels: np.ndarray, prior: np.ndarray, setting: Setting, reference_seed: int
 ) -> dict:
-    """Accuracy before and after CAN, the confident and unconfident subsets, and the changed predictions.
+    """Accuracy before and after CAN, the confident and unconfident subsets, the changed predictions, and
+    each example's correctness before and after (``bits`` strings, in dev order).
 
     k is capped at the number of classes (a 2-class task uses k = 2). Subset accuracies are of the
     predictions before CAN; an empty subset has accuracy None.
@@ -123,4 +142,6 @@ def outcome(
         "wrong_to_right": int((changed & ~right_before & right_after).sum()),
         "right_to_wrong": int((changed & right_before & ~right_after).sum()),
         "wrong_to_wrong": int((changed & ~right_before & ~right_after).sum()),
+        "correct_before": bits(right_before),
+        "correct_after": bits(right_after),
     }

@@ -75,7 +75,8 @@ def sweep(
 ) -> dict:
     """Per variant, the grid setting with the best mean tuning-half accuracy over its seeds (the first in
     grid order among equals), and every run's report-half accuracy before, after that setting and after
-    ``base`` (the untuned defaults). ``halves`` are the (tune, report) row indices."""
+    ``base`` (the untuned defaults), with each report-half example's correctness before and after the chosen
+    setting (``evaluate.bits``, in report-half order). ``halves`` are the (tune, report) row indices."""
     tune, report = halves
     variants: dict[str, dict] = {}
     for variant in dict.fromkeys(v for v, _, _ in runs):
@@ -98,6 +99,7 @@ def sweep(
                 | {"accuracy_tuned": tuned["accuracy_after"], "gain_tuned": tuned["gain"]}
                 | {"accuracy_default": default["accuracy_after"], "gain_default": default["gain"]}
                 | {"n_changed_tuned": tuned["n_changed"], "n_unconfident_tuned": tuned["n_unconfident"]}
+                | {"correct_before": tuned["correct_before"], "correct_tuned": tuned["correct_after"]}
             )
         variants[variant] = {
             "chosen": {"tau": chosen.tau, "alpha": chosen.alpha, "iterations": chosen.iterations},
