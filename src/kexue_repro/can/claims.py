@@ -43,9 +43,6 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.contingency_tables import StratifiedTable
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize
 
 from kexue_repro.can import plots
 from kexue_repro.can.tables import (
@@ -67,12 +64,12 @@ from kexue_repro.common.inference import (
     INCONCLUSIVE,
     MAX_N,
     NOT_REPRODUCED,
-    POWER,
     REPRODUCED,
     Judgement,
     anchor_single_run,
     fixed,
     single_run_beyond_noise,
+    stratified_proportions,
 )
 from kexue_repro.common.settings import build
 from kexue_repro.data.clue import split_task
@@ -367,43 +364,6 @@ def gain_grows_with_classes(
 
 # ----------------------------------------------------------------------------------------------------------
 # d: confident predictions are more accurate, per example
-
-
-def stratified_proportions(
-    tables: Sequence[tuple[int, int, int, int]], alpha: float, *, unit: str = "seeds"
-) -> Judgement:  # FRAMEWORK?
-    """Claim: the first group's share of successes is greater than the second's, with (successes 1, trials 1,
-    successes 2, trials 2) per stratum. Cochran-Mantel-Haenszel test of the per-stratum 2x2 tables
-    (statsmodels' StratifiedTable, two-sided; the pooled odds ratio's side decides); the estimate is the
-    difference of the pooled shares with statsmodels' Newcombe interval, power from the pooled shares. A
-    stratum with an empty group is left out."""
-    usable = [t for t in tables if t[1] > 0 and t[3] > 0]
-    if not usable:
-        return fixed(INCONCLUSIVE, f"no {unit[:-1]} has both groups non-empty",
-                     to_decide=f"needs a {unit[:-1]} with both groups non-empty")  # fmt: skip
-    s1, n1, s2, n2 = (sum(t[i] for t in usable) for i in range(4))
-    p1, p2 = s1 / n1, s2 / n2
-    table = StratifiedTable([np.array([[a, b - a], [c, d - c]], float) for a, b, c, d in usable])
-    p = float(table.test_null_odds(correction=False).pvalue)
-    if math.isnan(p):
-        return fixed(INCONCLUSIVE, "the pooled tables have no variation (every example right or every one wrong)",
-                     to_decide="needs examples both right and wrong")  # fmt: skip
-    low, high = confint_proportions_2indep(s1, n1, s2, n2, method="newcomb", compare="diff", alpha=alpha)
-    ratio = n2 / n1
-    h = abs(float(proportion_effectsize(p1, p2)))
-    needed = None
-    if h > 0:
-        nobs1 = NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=POWER, ratio=ratio)
-        needed = math.ceil(nobs1 * (1 + ratio))
-    h_min = float(NormalIndPower().solve_power(nobs1=n1, alpha=alpha, power=POWER, ratio=ratio))
-    detectable = min(1.0, math.sin(min(math.pi / 2, math.asin(math.sqrt(p2)) + h_min / 2)) ** 2) - p2
-    return Judgement(
-        f"Cochran-Mantel-Haenszel over {len(usable)} {unit} of 2x2 tables ({n1 + n2} examples), two-sided",
-        p, REPRODUCED if table.oddsratio_pooled > 1 else NOT_REPRODUCED, INCONCLUSIVE, p1 - p2,
-        (float(low), float(high)), needed, detectable,
-        f"needs ~{needed} examples pooled over {unit} at the observed shares {p1:.3g} and {p2:.3g}; the smallest "
-        f"difference {n1 + n2} examples detect is {detectable:.3g}",
-    )  # fmt: skip
 
 
 @claim
