@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from statsmodels.stats.contingency_tables import StratifiedTable, mcnemar
+from statsmodels.stats.contingency_tables import mcnemar
 
 from kexue_repro.can import claims
 from kexue_repro.can.evaluate import bits
@@ -136,20 +136,6 @@ def test_the_class_trend_at_smoke_says_the_unit_and_the_tasks_needed():
     assert (
         "the unit is tasks" in claim.judgement.to_decide and "fewer than 5 tasks" in claim.judgement.to_decide
     )
-
-
-def test_stratified_proportions_is_statsmodels_cochran_mantel_haenszel():
-    tables = [(80, 100, 20, 40), (70, 90, 30, 50), (0, 0, 5, 10)]  # the last stratum has no first group
-    judged = claims.stratified_proportions(tables, ALPHA)
-    reference = StratifiedTable(
-        [np.array([[a, b - a], [c, d - c]], float) for a, b, c, d in tables[:2]]
-    ).test_null_odds(correction=False)
-    assert judged.p_value == pytest.approx(reference.pvalue) and judged.verdict(ALPHA) == REPRODUCED
-    assert judged.estimate == pytest.approx(150 / 190 - 50 / 90)
-    assert judged.interval[0] < judged.estimate < judged.interval[1]
-    flipped = claims.stratified_proportions([(c, d, a, b) for a, b, c, d in tables], ALPHA)
-    assert flipped.verdict(ALPHA) == NOT_REPRODUCED
-    assert claims.stratified_proportions([(0, 0, 5, 10)], ALPHA).verdict(ALPHA) == INCONCLUSIVE
 
 
 def subset_rows(task: str, counts: list[tuple[int, int, int, int]], variant: str = "vanilla") -> pd.DataFrame:

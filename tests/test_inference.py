@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.power import TTestPower
 from statsmodels.stats.weightstats import ttost_paired
 
@@ -72,6 +73,20 @@ def test_paired_predictions_pool_discordant_pairs_over_seeds_as_an_exact_binomia
     assert judged.estimate == pytest.approx((only_a - only_b) / 600)
     assert judged.interval[0] < judged.estimate < judged.interval[1]
     assert judged.verdict(ALPHA) == "reproduced"
+
+
+def test_stratified_proportions_is_statsmodels_cochran_mantel_haenszel():
+    tables = [(80, 100, 20, 40), (70, 90, 30, 50), (0, 0, 5, 10)]  # the last stratum has no first group
+    judged = inference.stratified_proportions(tables, ALPHA)
+    reference = StratifiedTable(
+        [np.array([[a, b - a], [c, d - c]], float) for a, b, c, d in tables[:2]]
+    ).test_null_odds(correction=False)
+    assert judged.p_value == pytest.approx(reference.pvalue) and judged.verdict(ALPHA) == "reproduced"
+    assert judged.estimate == pytest.approx(150 / 190 - 50 / 90)
+    assert judged.interval[0] < judged.estimate < judged.interval[1]
+    flipped = inference.stratified_proportions([(c, d, a, b) for a, b, c, d in tables], ALPHA)
+    assert flipped.verdict(ALPHA) == "not reproduced"
+    assert inference.stratified_proportions([(0, 0, 5, 10)], ALPHA).verdict(ALPHA) == "inconclusive"
 
 
 def test_anchor_is_judged_by_the_single_run_prediction_interval_of_ols():
