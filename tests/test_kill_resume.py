@@ -79,7 +79,11 @@ CASES = {
     "vae": Case(
         target="results/vae/evals/k5_seed0.json",
         checkpoint="results/vae/checkpoints/k5_seed0.pt",
-        outputs=("results/vae/evals/k5_seed0.json",),  # the curve CSV holds wall-clock seconds
+        outputs=(
+            "results/vae/evals/k5_seed0.json",
+            "results/vae/curves/k5_seed0.csv",
+            "results/vae/models/k5_seed0.pt",
+        ),
         log="results/logs/vae/train_k5_seed0.log",
         lengthen=_vae,
     ),

@@ -18,7 +18,7 @@ TRAIN = {"hidden": 16, "latent": 4, "lr": 1e-3, "schedule": "constant", "epochs"
 EVALUATE = {"k": [1, 5, 50], "n_eval": 20, "seed": 0, "chunk": 500, "active_threshold": 0.01}
 EXACT = {"k": [1, 5, 50], "dim_x": 5, "dim_z": 4, "n_points": 50, "noise_std": 1.0, "proposal_scale": 2.0}
 EXACT |= {"repeats": 5, "chunk": 5000, "seed": 0}
-CLAIMS = {"confidence": 0.95, "exact_threshold": 0.01, "anchor_tolerance": 0.5}
+CLAIMS = {"confidence": 0.95}
 
 
 def _run(step, settings: dict | None, *args: object) -> None:
@@ -51,8 +51,9 @@ def test_tiny_chain_writes_valid_claims(tmp_path):
         "--claims-out", out / "claims.json", "--metrics-out", out / "metrics.json",
     )  # fmt: skip
     ledger = {c["claim_id"]: c for c in read_claims(out / "claims.json")}
-    assert set(ledger) >= {"a.bound_rises_with_k_eval", "b.l5000_iwae50_above_iwae5_above_vae"}
-    assert ledger["b.l5000_iwae50_above_iwae5_above_vae"]["verdict"] == "inconclusive"  # no k=50 model
+    assert set(ledger) >= {"a.bound_rises_with_k_eval", "b.l5000_above.iwae5_vs_vae"}
+    assert ledger["b.l5000_above.iwae50_vs_iwae5"]["verdict"] == "inconclusive"  # no k=50 model
+    assert ledger["a.bound_rises_with_k_eval"]["kind"] == "check"
     assert ledger["a.bound_rises_with_k_eval"]["seeds"] == [0, 1]
     assert (
         ledger["a.bound_rises_with_k_eval"]["code"] == "src/kexue_repro/vae/claims.py:bound_rises_with_k_eval"

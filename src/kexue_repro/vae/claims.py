@@ -1,14 +1,26 @@
-"""Tables, plots, claims (a)-(e) and headline metrics of study 8791 from the evaluation records.
+"""Tables, plots, claims and checks of study 8791 from the evaluation records, and its headline metrics.
 
-Any subset of trained k, evaluated k and seeds is accepted: a claim whose inputs are missing is
-inconclusive, with the reason in its metric text. Intervals across seeds are t-intervals of paired
-(same seed) differences; intervals across images or points are t/normal intervals of their means.
+Claims (what the post, through Burda et al. 2016, asserts; decided by tests from common.inference, their
+p-values Holm-adjusted over the study's claims by write_claims):
+  b.l5000_above.<a>_vs_<b>  at test L_5000, IWAE-50 is above IWAE-5, and IWAE-5 above the VAE (paired t
+                            over seeds, one claim per pair)
+  c.elbo_below.<a>_vs_<b>   the IWAE-50 model's test ELBO (L_1) is below IWAE-5's, and below the VAE's
+  e.table1_k<k>             Burda et al.'s Table 1 L_5000 of the model trained with k, a single run: our
+                            prediction interval for one run (full scale and the reference schedule only)
+Checks (theorems and sanity; they fail only through a bug or Monte Carlo noise, and count toward no claim):
+  sanity.runs_beat_pixel_baseline  every run's test bound is above the independent-pixel baseline
+  a.bound_rises_with_k_eval        Burda's Theorem 1 on every trained model: L_k does not fall with k
+  d.exact_elbo_gap_equals_kl       the exact model's gap at k = 1 is the closed-form KL
+  d.exact_gap_shrinks_to_zero      the exact model's gap falls with k, at the closed-form 1/k rate
+
+Any subset of trained k, evaluated k and seeds is accepted: a row whose inputs are missing is inconclusive and
+says what would decide it. A claim comparing models one of whose runs failed the training gate is
+inconclusive ("run failed: ...").
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -20,27 +32,30 @@ import pandas as pd
 from scipy import stats
 
 from kexue_repro.common.atomic import write_csv, write_json
-from kexue_repro.common.claims import (
+from kexue_repro.common.claims import Claim, claim, write_claims
+from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
+from kexue_repro.common.inference import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
-    Claim,
-    claim,
-    combine,
-    interval_verdict,
-    write_claims,
+    Judgement,
+    anchor_single_run,
+    fixed,
+    holm,
+    mean_difference,
+    prediction_interval,
 )
-from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.settings import build
-from kexue_repro.common.stats import Interval, describe, t_interval
+from kexue_repro.common.stats import t_interval
 from kexue_repro.vae import plots
 from kexue_repro.vae.plots import model_name
-from kexue_repro.vae.schedule import SCHEDULE_LABELS, schedule_label
+from kexue_repro.vae.schedule import REFERENCE_EPOCHS, REFERENCE_PASSES, SCHEDULE_LABELS, schedule_label
 from kexue_repro.vae.tables import (
     COMPARISON_FIELDS,
     active_units_table,
     bounds_table,
     paired_difference,
+    paired_values,
     read_evals,
     summary_table,
 )
@@ -51,8 +66,16 @@ POST = "https://kexue.fm/archives/8791"
 BURDA = "Burda et al. 2016 (arXiv:1509.00519)"
 TABLE1_SOURCE = f"{BURDA} Table 1"
 REFERENCE_K_EVAL = 5000
-EXACT_TARGET_K = 5000
 MODEL_KS = (1, 5, 50)
+# Where the claims come from: the post has no experiments of its own; it cites Burda et al.'s.
+SECTION_IWAE = "the post's IWAE part (training on L_k with k > 1), citing Burda et al. 2016 §5.1 and Table 1"
+SECTION_ELBO = "the post's IWAE part: Su's remark that IWAE strengthens the generator and weakens the encoder"
+SECTION_TABLE1 = "Burda et al. 2016 §5.1, Table 1 (one stochastic layer), the numbers the post relies on"
+FULL_RUN = (
+    f"needs the full-scale run: scale full (official MNIST, 60,000/10,000), Burda's schedule of "
+    f"{REFERENCE_PASSES} passes ({REFERENCE_EPOCHS} epochs, batch 20) and L_{REFERENCE_K_EVAL} on the "
+    "10,000 test images, with at least 2 seeds"
+)
 
 
 def read_anchors(path: str | os.PathLike) -> dict[int, tuple[float, str]]:
@@ -70,176 +93,256 @@ def _seeds(evals: list[dict[str, Any]]) -> list[int]:
     return sorted({int(e["train_seed"]) for e in evals})
 
 
+def _slug(k_train: int) -> str:
+    return "vae" if k_train == 1 else f"iwae{k_train}"
+
+
 @dataclass(frozen=True)
 class ClaimsConfig:
     """The ``vae.claims`` settings."""
 
-    confidence: float  # level of every interval
-    exact_threshold: float  # (d): the gap at k=5000 is below this (nats)
-    anchor_tolerance: float  # (e): |ours - Table 1| <= this (nats)
+    confidence: float  # 1 - alpha: the level of every test and interval
+
+
+def _one_sided_t(values: Sequence[float], alternative: str) -> float:
+    """scipy's one-sample t-test against 0; p = 1 (no evidence) below 2 values; without spread the sign of
+    the common value decides (p 0 or 1)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return 1.0
+    if v.std(ddof=1) > 0:
+        return float(stats.ttest_1samp(v, 0.0, alternative=alternative).pvalue)
+    return 0.0 if (v[0] < 0 if alternative == "less" else v[0] > 0) else 1.0
+
+
+# --- the training gate ---------------------------------------------------------------------------------
+
+
+def failed_runs(evals: list[dict[str, Any]]) -> dict[tuple[int, int], str]:
+    """{(k_train, seed): why} for each run whose test bound at its largest k_eval is not above the baseline.
+
+    The baseline is the log-likelihood of independent pixels with the training means, on the same test
+    images: where the decoder starts (its output bias is the training pixel log-odds) if it learns nothing.
+    L_k is a lower bound on the model's log q(x), so a bound above the baseline is a model that learned.
+    """
+    failed = {}
+    for e in evals:
+        k_max = max(int(k) for k in e["bounds"])
+        bound, baseline = float(e["bounds"][str(k_max)]["mean"]), float(e["pixel_marginal"]["mean"])
+        if not bound > baseline:
+            failed[(int(e["k_train"]), int(e["train_seed"]))] = (
+                f"{model_name(int(e['k_train']))} seed {e['train_seed']}: test L_{k_max} {bound:.3f} not "
+                f"above the independent-pixel baseline {baseline:.3f}"
+            )
+    return failed
 
 
 @claim
-def bound_rises_with_k_eval(
-    evals: list[dict[str, Any]], confidence: float, scale: str, evidence: str
-) -> Claim:
-    """(a) For every model, L_k rises with k_eval: paired per-image differences between neighbouring k."""
-    worst: tuple[float, Interval, str] | None = None
-    verdicts = []
-    for e in sorted(evals, key=lambda e: (e["k_train"], e["train_seed"])):
-        ks = sorted(int(k) for k in e["per_image"])
-        for k_lo, k_hi in zip(ks[:-1], ks[1:]):
-            diff = np.asarray(e["per_image"][str(k_hi)]) - np.asarray(e["per_image"][str(k_lo)])
-            interval = t_interval(diff, confidence)
-            if interval is None:
-                verdicts.append(INCONCLUSIVE)
-                continue
-            verdicts.append(interval_verdict(interval.low, interval.high))
-            where = f"k_train={e['k_train']} seed {e['train_seed']}: L_{k_lo} -> L_{k_hi}"
-            if worst is None or interval.low < worst[1].low:
-                worst = (interval.mean, interval, where)
-    n_pairs = len(verdicts)
-    metric = (
-        f"increase of the mean test L_k between neighbouring k_eval, per model, {confidence:.0%} t-interval "
-        f"of per-image differences; {n_pairs} (model, step) pairs"
-    )
-    if worst is not None:
-        metric += f"; least certain: {worst[2]}"
+def runs_beat_pixel_baseline(evals: list[dict[str, Any]], scale: str, evidence: str) -> Claim:
+    """The training gate: every run's test bound lies above the independent-pixel baseline."""
+    failed = failed_runs(evals)
+    margins = [
+        float(e["bounds"][str(max(int(k) for k in e["bounds"]))]["mean"]) - float(e["pixel_marginal"]["mean"])
+        for e in evals
+    ]
+    verdict = INCONCLUSIVE if not evals else (NOT_REPRODUCED if failed else REPRODUCED)
     return Claim(
         study=STUDY,
-        claim_id="a.bound_rises_with_k_eval",
-        statement="For every trained model, the test bound L_k is non-decreasing in the number of "
-        "importance samples k used at evaluation (L_1 <= L_5 <= ... <= L_5000 <= log p(x)).",
-        metric=metric,
-        ours=None if worst is None else round(worst[0], 6),
-        interval=None if worst is None else worst[1].rounded(),
-        criterion="every step's interval lies above 0 (reproduced); any entirely below 0 (not reproduced); "
-        "inconclusive otherwise or with fewer than 2 k_eval",
-        verdict=combine(verdicts) if n_pairs else INCONCLUSIVE,
+        claim_id="sanity.runs_beat_pixel_baseline",
+        kind="check",
+        statement="Every trained model learned: its test bound L_k (largest k evaluated) lies above the "
+        "log-likelihood of independent pixels with the training means, on the same test images.",
+        metric=f"{len(evals)} runs; smallest margin of L_kmax over the baseline "
+        + (f"{min(margins):.3f} nats" if margins else "n/a")
+        + ("; failed: " + "; ".join(failed.values()) if failed else ""),
+        ours=None if not margins else round(min(margins), 6),
+        criterion="passes if every run's mean test L_kmax is above the baseline's mean (L_k <= log q(x), so "
+        "the model then beats the baseline); a run that fails makes every claim on its model inconclusive",
+        verdict=verdict,
+        no_p_reason="a per-run comparison of two means over the same images; a gate, not a claim",
+        to_decide="no evaluation records" if not evals else None,
         scale=scale,
         evidence=evidence,
-        anchor="L_k <= L_{k+1} <= log p(x) (Burda et al. 2016, Theorem 1)",
-        anchor_source=f"{BURDA}; {POST}",
+        anchor="pixel-marginal log-likelihood (evaluate.pixel_marginal_log_likelihood)",
+        anchor_source="the decoder's starting point: output bias = training pixel log-odds",
         seeds=_seeds(evals),
     )
 
 
-def _ordering(
-    bounds: pd.DataFrame,
-    pairs: Sequence[tuple[int, int]],
-    k_eval: int,
-    higher: bool,
-    confidence: float,
-    text: dict[str, Any],
-) -> tuple[Claim, list[dict[str, Any]]]:
-    """The claim that L_{k_eval}(model k_a) - L_{k_eval}(model k_b) is above 0 (``higher``) or below 0,
-    for every pair (k_a, k_b); ours and interval are those of the pair closest to failing."""
-    sign = 1 if higher else -1
-    rows, verdicts, parts, reported = [], [], [], None
-    for k_a, k_b in pairs:
-        row, interval = paired_difference(bounds, k_a, k_b, k_eval, confidence)
-        rows.append(row)
-        parts.append(f"L_{k_eval}(k{k_a}) - L_{k_eval}(k{k_b}) = {describe(interval, '+.3f')}")
-        if interval is None:
-            verdicts.append(INCONCLUSIVE)
-            continue
-        signed = sorted((sign * interval.low, sign * interval.high))
-        verdicts.append(interval_verdict(*signed))
-        if reported is None or sign * interval.mean < sign * reported.mean:
-            reported = interval
-    present = set(bounds.loc[bounds["k_eval"] == k_eval, "k_train"])
-    missing = sorted({k for pair in pairs for k in pair} - present)
-    reasons = [f"no evaluation at k_eval={k_eval} for k_train {missing}"] if missing else []
-    if k_eval != text["required_k_eval"]:
-        reasons.append(f"k_eval={text['required_k_eval']} not evaluated (shown: k_eval={k_eval})")
-    metric = f"paired (same seed) differences, {confidence:.0%} t-interval over seeds: " + "; ".join(parts)
-    if reasons:
-        metric += "; inconclusive: " + "; ".join(reasons)
-    claim = Claim(
-        study=STUDY,
-        claim_id=text["claim_id"],
-        statement=text["statement"],
-        metric=metric,
-        ours=None if reported is None else round(reported.mean, 6),
-        interval=None if reported is None else reported.rounded(),
-        criterion=text["criterion"],
-        verdict=INCONCLUSIVE if reasons else combine(verdicts),
-        scale=text["scale"],
-        evidence=text["evidence"],
-        anchor=text["anchor"],
-        anchor_source=text["anchor_source"],
-        seeds=text["seeds"],
-    )
-    return claim, rows
+# --- checks of the estimator ---------------------------------------------------------------------------
 
 
 @claim
-def exact_gap_shrinks_to_zero(
-    exact: pd.DataFrame, confidence: float, threshold: float, scale: str, evidence: str
-) -> Claim:
-    """(d) The exact model's gap log p(x) - L_k falls at every step of k and is below ``threshold`` at k=5000."""
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    table = exact.sort_values("k").reset_index(drop=True)
-    verdicts, steps = [], []
-    for lo, hi in zip(table.index[:-1], table.index[1:]):
-        drop = table.at[lo, "gap_mean"] - table.at[hi, "gap_mean"]
-        half = z * math.hypot(table.at[lo, "gap_sem"], table.at[hi, "gap_sem"])
-        verdicts.append(interval_verdict(drop - half, drop + half))
-        steps.append(f"k {table.at[lo, 'k']}->{table.at[hi, 'k']}: {drop:.4f} +/- {half:.4f}")
-    target = table[table["k"] == EXACT_TARGET_K]
-    gaps = ", ".join(f"k={k}: {g:.4f}" for k, g in zip(table["k"], table["gap_mean"]))
-    metric = (
-        f"gap log p(x) - L_k averaged over points ({gaps}); drop per step with {confidence:.0%} interval: "
-    )
-    metric += "; ".join(steps) if steps else "n/a"
+def bound_rises_with_k_eval(evals: list[dict[str, Any]], alpha: float, scale: str, evidence: str) -> Claim:
+    """Burda's Theorem 1 on every trained model: per-image L_k differences between neighbouring k_eval."""
+    steps, rises = [], []  # (where, per-image differences)
+    for e in sorted(evals, key=lambda e: (e["k_train"], e["train_seed"])):
+        ks = sorted(int(k) for k in e["per_image"])
+        run_name = f"{model_name(int(e['k_train']))} seed {e['train_seed']}"
+        per_image = {k: np.asarray(e["per_image"][str(k)], dtype=float) for k in ks}
+        for k_lo, k_hi in zip(ks[:-1], ks[1:]):
+            steps.append((f"{run_name}: L_{k_lo} -> L_{k_hi}", per_image[k_hi] - per_image[k_lo]))
+        if len(ks) >= 2:
+            rises.append((f"{run_name}: L_{ks[0]} -> L_{ks[-1]}", per_image[ks[-1]] - per_image[ks[0]]))
+    falls = holm([_one_sided_t(d, "less") for _, d in steps])
+    whole = holm([_one_sided_t(d, "greater") for _, d in rises])
+    fallen = [where for (where, _), p in zip(steps, falls) if p < alpha]
+    flat = [where for (where, _), p in zip(rises, whole) if p >= alpha]
     ours = interval = None
-    if len(target):
-        gap, half = float(target["gap_mean"].iloc[0]), z * float(target["gap_sem"].iloc[0])
-        ours, interval = round(gap, 6), (round(gap - half, 6), round(gap + half, 6))
-        # Below the threshold: the whole interval under it; above: the whole interval over it.
-        verdicts.append(interval_verdict(threshold - (gap + half), threshold - (gap - half)))
+    if steps:
+        where, least = min(steps, key=lambda step: float(np.mean(step[1])))
+        found = t_interval(least, 1 - alpha)
+        ours = round(float(np.mean(least)), 6)
+        interval = None if found is None else found.rounded()
+    if not steps:
+        verdict, to_decide = INCONCLUSIVE, "needs at least 2 values of k in vae.evaluate.k"
+    elif fallen:
+        verdict, to_decide = NOT_REPRODUCED, None
+    elif flat:
+        verdict = INCONCLUSIVE
+        to_decide = f"no significant rise from the smallest to the largest k_eval in: {'; '.join(flat)}"
     else:
-        metric += f"; inconclusive: k={EXACT_TARGET_K} not evaluated"
+        verdict, to_decide = REPRODUCED, None
+    metric = (
+        f"per-image differences of L_k between neighbouring k_eval, {len(steps)} (model, step) pairs over "
+        f"{len(rises)} runs; significant falls (Holm): {len(fallen)}"
+        + (f" ({'; '.join(fallen)})" if fallen else "")
+        + f"; runs whose whole rise is significant (Holm): {len(rises) - len(flat)} of {len(rises)}"
+    )
+    if steps:
+        metric += f"; smallest mean step: {where}"
+    return Claim(
+        study=STUDY,
+        claim_id="a.bound_rises_with_k_eval",
+        kind="check",
+        statement="Burda et al. 2016, Theorem 1 (and the post's L_1 <= L_k <= L_{k+1} <= log q(x)): for "
+        "every trained model, the test bound does not fall as the number k of importance samples at "
+        "evaluation grows.",
+        metric=metric,
+        ours=ours,
+        interval=interval,
+        criterion=f"fails if any neighbouring step's mean increase over the test images is significantly "
+        f"below 0 (one-sided t over images, Holm over all steps, alpha {alpha:g}); passes if none is and "
+        "every run's whole rise L_kmin -> L_kmax is significantly above 0 (one-sided t, Holm over runs); "
+        "inconclusive otherwise",
+        verdict=verdict,
+        no_p_reason="a theorem checked on every (model, step): Holm-adjusted one-sided t-tests over test "
+        "images within the check (in the metric), not a claim of the post",
+        to_decide=to_decide,
+        scale=scale,
+        evidence=evidence,
+        anchor="E[L_k] <= E[L_{k+1}] <= log p(x)",
+        anchor_source=f"{BURDA}, Theorem 1; {POST}",
+        seeds=_seeds(evals),
+    )
+
+
+def _z_p(estimate: float, reference: float, sem: float, alternative: str = "two-sided") -> float:
+    """p-value of a normal test of ``estimate`` (standard error ``sem``) against ``reference`` (scipy)."""
+    z = (estimate - reference) / sem
+    if alternative == "greater":
+        return float(stats.norm.sf(z))
+    if alternative == "less":
+        return float(stats.norm.cdf(z))
+    return float(2 * stats.norm.sf(abs(z)))
+
+
+@claim
+def exact_gap_shrinks_to_zero(exact: pd.DataFrame, alpha: float, scale: str, evidence: str) -> Claim:
+    """The exact model's gap log p(x) - L_k falls at every step of k and, at the largest k, is neither below 0
+    nor above the closed-form leading term Var(w) / (2 k E[w]^2), the rate at which it goes to 0."""
+    table = exact.sort_values("k").reset_index(drop=True)
+    steps, drops = [], []
+    for lo, hi in zip(table.index[:-1], table.index[1:]):
+        drop = float(table.at[lo, "gap_mean"] - table.at[hi, "gap_mean"])
+        sem = float(np.hypot(table.at[lo, "gap_sem"], table.at[hi, "gap_sem"]))
+        steps.append(f"k {table.at[lo, 'k']}->{table.at[hi, 'k']}: {drop:.4f} (se {sem:.4f})")
+        drops.append((_z_p(drop, 0, sem, "greater"), _z_p(drop, 0, sem, "less")))
+    p_shrinks = holm([p for p, _ in drops])  # the drop is above 0
+    p_grows = holm([p for _, p in drops])  # the drop is below 0: the gap grew
+    gaps = ", ".join(f"k={k}: {g:.4f}" for k, g in zip(table["k"], table["gap_mean"]))
+    metric = f"gap log p(x) - L_k averaged over points ({gaps}); drop per step: " + (
+        "; ".join(steps) or "n/a"
+    )
+    ours = interval = None
+    last_parts: list[tuple[str, float]] = []  # (what would be violated, its p-value)
+    if len(table):
+        last = table.iloc[-1]
+        k_max, gap, sem = int(last["k"]), float(last["gap_mean"]), float(last["gap_sem"])
+        rate = float(last["gap_large_k_closed_form"])
+        half = float(stats.norm.ppf(1 - alpha / 2)) * sem
+        ours, interval = round(gap, 6), (round(gap - half, 6), round(gap + half, 6))
+        last_parts = [
+            (f"the k={k_max} gap is below 0", _z_p(gap, 0.0, sem, "less")),
+            (f"the k={k_max} gap is above the leading term {rate:.4g}", _z_p(gap, rate, sem, "greater")),
+        ]
+        metric += f"; at k={k_max}: {gap:.4f} (se {sem:.4f}) against Var(w)/(2k E[w]^2) = {rate:.4g}"
+    violated = [f"the gap grew at {s}" for s, p in zip(steps, p_grows) if p < alpha]
+    p_last = holm([p for _, p in last_parts])
+    violated += [what for (what, _), p in zip(last_parts, p_last) if p < alpha]
+    unclear = [s for s, p in zip(steps, p_shrinks) if p >= alpha]
+    if not steps:
+        verdict, to_decide = INCONCLUSIVE, "needs at least 2 values of k in vae.exact.k"
+    elif violated:
+        verdict, to_decide = NOT_REPRODUCED, None
+        metric += "; violated: " + "; ".join(violated)
+    elif unclear:
+        verdict = INCONCLUSIVE
+        to_decide = "drops not significant: " + "; ".join(unclear) + " (more vae.exact.repeats or n_points)"
+    else:
+        verdict, to_decide = REPRODUCED, None
     return Claim(
         study=STUDY,
         claim_id="d.exact_gap_shrinks_to_zero",
-        statement=f"On a linear-Gaussian latent model with closed-form log p(x), the gap log p(x) - L_k of "
-        f"the same estimator shrinks monotonically with k and is below {threshold:g} nats at k={EXACT_TARGET_K}.",
+        kind="check",
+        statement="L_k -> log p(x) monotonically as k grows (Burda et al. 2016, Theorem 1; the post's bound "
+        "chain): on a linear-Gaussian latent model with closed-form log p(x), the gap log p(x) - L_k of the "
+        "study's own estimator falls at every step of k and goes to 0 at the delta-method rate "
+        "Var(w) / (2k E[w]^2).",
         metric=metric,
         ours=ours,
         interval=interval,
-        criterion=f"every drop's interval above 0 and the k={EXACT_TARGET_K} gap's interval below {threshold:g}; "
-        "not reproduced if any of them is entirely on the wrong side",
-        verdict=combine(verdicts) if len(target) and len(steps) else INCONCLUSIVE,
+        criterion=f"passes if every drop of the gap is significantly above 0 (one-sided z over points, Holm "
+        f"over the steps, alpha {alpha:g}) and the gap at the largest k is neither significantly below 0 nor "
+        "significantly above the closed-form leading term (a gap above the 1/k rate is not shrinking to 0); "
+        "fails if any drop is significantly negative or either bound is violated; inconclusive otherwise",
+        verdict=verdict,
+        no_p_reason="a theorem checked on an exact model: Holm-adjusted z-tests over points within the check",
+        to_decide=to_decide,
         scale=scale,
         evidence=evidence,
-        anchor=threshold,
-        anchor_source=f"L_k -> log p(x) as k grows ({BURDA}, Theorem 1); {POST}",
+        anchor="gap_k >= gap_{k+1} >= 0; gap_k ~ Var(w) / (2k E[w]^2) for large k",
+        anchor_source=f"{BURDA}, Theorem 1; delta method (closed form for this model, vae/exact.py)",
     )
 
 
 @claim
-def exact_elbo_gap_equals_kl(exact: pd.DataFrame, confidence: float, scale: str, evidence: str) -> Claim:
+def exact_elbo_gap_equals_kl(exact: pd.DataFrame, alpha: float, scale: str, evidence: str) -> Claim:
     """At k = 1 the gap is KL(q || p(z|x)), closed-form here: a check of the estimator itself."""
     row = exact[exact["k"] == 1]
-    ours = interval = None
-    verdict_ = INCONCLUSIVE
     anchor = float(exact["gap_k1_closed_form"].iloc[0]) if len(exact) else None
+    ours = None
     if len(row):
-        z = float(stats.norm.ppf(0.5 + confidence / 2))
-        gap, half = float(row["gap_mean"].iloc[0]), z * float(row["gap_sem"].iloc[0])
-        ours, interval = round(gap, 6), (round(gap - half, 6), round(gap + half, 6))
-        verdict_ = REPRODUCED if gap - half <= anchor <= gap + half else NOT_REPRODUCED
+        gap, sem = float(row["gap_mean"].iloc[0]), float(row["gap_sem"].iloc[0])
+        half = float(stats.norm.ppf(1 - alpha / 2)) * sem
+        ours = round(gap, 6)
+        judgement = Judgement(
+            f"two-sided z over {int(row['n_points'].iloc[0])} points against the closed-form KL",
+            _z_p(gap, anchor, sem), NOT_REPRODUCED, REPRODUCED, gap, (gap - half, gap + half),
+        )  # fmt: skip
+    else:
+        judgement = fixed(INCONCLUSIVE, "k=1 not evaluated", "needs k=1 in vae.exact.k")
     return Claim(
         study=STUDY,
         claim_id="d.exact_elbo_gap_equals_kl",
+        kind="check",
         statement="On the linear-Gaussian model, the k=1 gap log p(x) - L_1 equals the closed-form "
-        "KL(q(z|x) || p(z|x)) of the fixed proposal.",
-        metric=f"gap at k=1 averaged over points, {confidence:.0%} normal interval",
+        "KL(q(z|x) || p(z|x)) of the fixed proposal (the ELBO identity).",
+        metric="gap at k=1 averaged over points, normal interval",
         ours=ours,
-        interval=interval,
-        criterion="the closed-form KL lies inside the interval",
-        verdict=verdict_,
+        criterion="fails if the gap differs significantly from the closed-form KL (two-sided z over points, "
+        f"alpha {alpha:g})",
+        judgement=judgement,
         scale=scale,
         evidence=evidence,
         anchor=None if anchor is None else round(anchor, 6),
@@ -247,52 +350,155 @@ def exact_elbo_gap_equals_kl(exact: pd.DataFrame, confidence: float, scale: str,
     )
 
 
+# --- the claims --------------------------------------------------------------------------------------------
+
+
+def _comparison(
+    bounds: pd.DataFrame, k_a: int, k_b: int, k_eval: int, failed: dict[tuple[int, int], str], alpha: float,
+    claimed: str,
+) -> tuple[Judgement, list[int], str]:  # fmt: skip
+    """The paired (same seed) test of L_{k_eval}(model k_a) - L_{k_eval}(model k_b), or why none is run."""
+    seeds, diffs = paired_values(bounds, k_a, k_b, k_eval)
+    text = f"L_{k_eval}({model_name(k_a)}) - L_{k_eval}({model_name(k_b)}) per seed: " + (
+        ", ".join(f"seed {s}: {d:+.3f}" for s, d in zip(seeds, diffs)) or "none"
+    )
+    present = set(bounds["k_train"])
+    if k_eval not in set(bounds["k_eval"]):
+        return (
+            fixed(INCONCLUSIVE, f"L_{k_eval} not evaluated", f"needs {k_eval} in vae.evaluate.k"),
+            seeds,
+            text,
+        )
+    missing = [k for k in (k_a, k_b) if k not in present]
+    if missing:
+        why = f"no {', '.join(model_name(k) for k in missing)} model"
+        return fixed(INCONCLUSIVE, why, f"needs k_train {missing} in vae.runs.k_train"), seeds, text
+    dead = [failed[(k, s)] for k in (k_a, k_b) for s in seeds if (k, s) in failed]
+    if dead:
+        why = "run failed: " + "; ".join(dead)
+        return (
+            fixed(INCONCLUSIVE, why, why + " (the runs must learn before the models are compared)"),
+            seeds,
+            text,
+        )
+    return mean_difference(diffs, alpha, unit="seeds", claimed=claimed), seeds, text
+
+
+def _mean(bounds: pd.DataFrame, k_a: int, k_b: int, k_eval: int) -> float | None:
+    """The mean paired difference (what the claims report as ours), None without common seeds."""
+    diffs = paired_values(bounds, k_a, k_b, k_eval)[1]
+    return round(float(np.mean(diffs)), 6) if diffs else None
+
+
+def _burda_difference(anchors: dict[int, tuple[float, str]], k_a: int, k_b: int) -> str | None:
+    if k_a not in anchors or k_b not in anchors:
+        return None
+    a, b = anchors[k_a][0], anchors[k_b][0]
+    return f"{model_name(k_a)} {a:g} vs {model_name(k_b)} {b:g}: {a - b:+.2f} nats (single runs, full scale)"
+
+
+@claim
+def l5000_above(
+    bounds: pd.DataFrame, k_a: int, k_b: int, failed: dict[tuple[int, int], str],
+    anchors: dict[int, tuple[float, str]], alpha: float, scale: str, evidence: str,
+) -> Claim:  # fmt: skip
+    """At test L_5000 the model trained with k_a is above the one trained with k_b (paired over seeds)."""
+    judgement, seeds, text = _comparison(bounds, k_a, k_b, REFERENCE_K_EVAL, failed, alpha, "greater")
+    return Claim(
+        study=STUDY,
+        claim_id=f"b.l5000_above.{_slug(k_a)}_vs_{_slug(k_b)}",
+        kind="claim",
+        section=SECTION_IWAE,
+        statement=f"Training on L_k with more samples gives a better density model: at test "
+        f"L_{REFERENCE_K_EVAL} (the log-likelihood estimate), the {model_name(k_a)} model is above the "
+        f"{model_name(k_b)} model.",
+        metric=text,
+        ours=_mean(bounds, k_a, k_b, REFERENCE_K_EVAL),
+        criterion="paired t over seeds of the difference, two-sided; reproduced if its Holm-adjusted p is "
+        "below alpha and the difference is above 0, not reproduced if below 0, inconclusive otherwise",
+        judgement=judgement,
+        scale=scale,
+        evidence=evidence,
+        anchor=_burda_difference(anchors, k_a, k_b),
+        anchor_source=TABLE1_SOURCE,
+        seeds=seeds,
+    )
+
+
+@claim
+def elbo_below(
+    bounds: pd.DataFrame, k_a: int, k_b: int, failed: dict[tuple[int, int], str], alpha: float, scale: str,
+    evidence: str,
+) -> Claim:  # fmt: skip
+    """The model trained with k_a has a lower test ELBO (L_1) than the one trained with k_b (paired)."""
+    judgement, seeds, text = _comparison(bounds, k_a, k_b, 1, failed, alpha, "less")
+    return Claim(
+        study=STUDY,
+        claim_id=f"c.elbo_below.{_slug(k_a)}_vs_{_slug(k_b)}",
+        kind="claim",
+        section=SECTION_ELBO,
+        statement=f"IWAE strengthens the generator and weakens the encoder: the {model_name(k_a)} model's "
+        f"test ELBO (L_1) is below the {model_name(k_b)} model's.",
+        metric=text,
+        ours=_mean(bounds, k_a, k_b, 1),
+        criterion="paired t over seeds of the difference, two-sided; reproduced if its Holm-adjusted p is "
+        "below alpha and the difference is below 0, not reproduced if above 0, inconclusive otherwise",
+        judgement=judgement,
+        scale=scale,
+        evidence=evidence,
+        anchor="the IWAE-50 model's ELBO is the lowest of the three (Su's remark)",
+        anchor_source=POST,
+        seeds=seeds,
+    )
+
+
 @claim
 def table1(
-    summary: pd.DataFrame,
-    k_train: int,
-    anchors: dict[int, tuple[float, str]],
-    tolerance: float,
-    scale: str,
-    schedule_label: str,
-    evidence: str,
-    seeds: list[int],
-) -> Claim:
-    """(e) At full scale and the reference schedule, L_5000 of the model trained with k is within tolerance."""
-    row = summary[(summary["k_train"] == k_train) & (summary["k_eval"] == REFERENCE_K_EVAL)]
+    bounds: pd.DataFrame, k_train: int, anchors: dict[int, tuple[float, str]],
+    failed: dict[tuple[int, int], str], alpha: float, scale: str, schedule: str, evidence: str,
+) -> Claim:  # fmt: skip
+    """Burda's single-run L_5000 of the model trained with k, against our prediction interval for one run;
+    decided only at full scale with the reference schedule."""
+    rows = bounds[(bounds["k_train"] == k_train) & (bounds["k_eval"] == REFERENCE_K_EVAL)]
+    values, seeds = [float(v) for v in rows["mean"]], [int(s) for s in rows["seed"]]
     anchor, note = anchors.get(k_train, (None, "missing from the anchors file"))
-    reasons = []
-    if scale != "full" or schedule_label != "reference":
-        reasons.append(
-            f"scale {scale} with the {schedule_label} schedule, not full scale with the reference one"
+    dead = [failed[(k_train, s)] for s in seeds if (k_train, s) in failed]
+    if scale != "full" or schedule != "reference":
+        judgement = fixed(
+            INCONCLUSIVE,
+            f"scale {scale} with the {schedule} schedule: Table 1 is a single run at full scale and Burda's "
+            "schedule, comparable at that scale and recipe only",
+            FULL_RUN,
         )
-    if row.empty:
-        reasons.append(f"no k_train={k_train} model evaluated at k={REFERENCE_K_EVAL}")
-    if anchor is None:
-        reasons.append("no anchor")
-    mean = None if row.empty else float(row["mean"].iloc[0])
-    interval = None
-    if not row.empty and not math.isnan(row["ci_low"].iloc[0]):
-        interval = (round(float(row["ci_low"].iloc[0]), 6), round(float(row["ci_high"].iloc[0]), 6))
-    metric = f"mean test L_{REFERENCE_K_EVAL} over seeds of the model trained with k={k_train}"
-    if mean is not None and anchor is not None:
-        metric += f"; difference to Table 1: {mean - anchor:+.3f} nats"
-    if reasons:
-        metric += "; inconclusive: " + "; ".join(reasons)
-        verdict_ = INCONCLUSIVE
+    elif anchor is None:
+        judgement = fixed(INCONCLUSIVE, "no anchor", f"needs the Table 1 row of k={k_train} in the anchors")
+    elif not values:
+        judgement = fixed(INCONCLUSIVE, f"no L_{REFERENCE_K_EVAL} of the k_train={k_train} model", FULL_RUN)
+    elif dead:
+        why = "run failed: " + "; ".join(dead)
+        judgement = fixed(INCONCLUSIVE, why, why)
     else:
-        verdict_ = REPRODUCED if abs(mean - anchor) <= tolerance else NOT_REPRODUCED
+        judgement = anchor_single_run(values, anchor, alpha)
+    mean = float(np.mean(values)) if values else None
+    metric = f"test L_{REFERENCE_K_EVAL} of the model trained with k={k_train}, per seed: " + (
+        ", ".join(f"{v:.3f}" for v in values) or "none"
+    )
+    if mean is not None and anchor is not None:
+        metric += f"; mean minus Table 1: {mean - anchor:+.3f} nats"
     return Claim(
         study=STUDY,
         claim_id=f"e.table1_k{k_train}",
-        statement=f"Trained on MNIST with the reference protocol, the {model_name(k_train)} model "
-        f"(1 stochastic layer) reaches test L_{REFERENCE_K_EVAL} within {tolerance:g} nats of "
-        "Burda et al.'s Table 1 value.",
+        kind="claim",
+        section=SECTION_TABLE1,
+        statement=f"Trained on MNIST with Burda et al.'s protocol, the {model_name(k_train)} model "
+        f"(1 stochastic layer) reaches test L_{REFERENCE_K_EVAL} = {anchor} nats (a single run).",
         metric=metric,
         ours=None if mean is None else round(mean, 6),
-        interval=interval,
-        criterion=f"|ours - anchor| <= {tolerance:g}; inconclusive unless full scale and the reference schedule",
-        verdict=verdict_,
+        interval=None if judgement.estimate is not None else prediction_interval(values, alpha),
+        criterion="the published single run lies inside our prediction interval for one run (mean +- t sd "
+        "sqrt(1 + 1/n) over seeds): reproduced unless the anchor, as a further draw, is significant "
+        "(Holm-adjusted); decided only at full scale with the reference schedule",
+        judgement=judgement,
         scale=scale,
         evidence=evidence,
         anchor=anchor,
@@ -301,75 +507,8 @@ def table1(
     )
 
 
-ORDERING_PAIRS = [(50, 5), (5, 1)]  # (b): L_5000 of IWAE-50 > IWAE-5 > VAE
-ELBO_PAIRS = [(50, 5), (50, 1)]  # (c): L_1 of IWAE-50 below both
-
-
-def ordering_k_eval(bounds: pd.DataFrame) -> int:
-    """(b) is about L_5000; without it the largest k evaluated is shown (and the verdict is inconclusive)."""
-    k_evals = set(bounds["k_eval"])
-    return REFERENCE_K_EVAL if REFERENCE_K_EVAL in k_evals or not k_evals else max(k_evals)
-
-
-@claim
-def l5000_iwae50_above_iwae5_above_vae(
-    bounds: pd.DataFrame,
-    anchors: dict[int, tuple[float, str]],
-    confidence: float,
-    scale: str,
-    evidence: str,
-    seeds: list[int],
-) -> Claim:
-    """(b) At L_5000 the IWAE-50 model beats IWAE-5, which beats the VAE; without L_5000 the largest k
-    evaluated is shown, and the verdict is inconclusive."""
-    return _ordering(
-        bounds,
-        ORDERING_PAIRS,
-        ordering_k_eval(bounds),
-        True,
-        confidence,
-        {
-            "scale": scale,
-            "evidence": evidence,
-            "seeds": seeds,
-            "required_k_eval": REFERENCE_K_EVAL,
-            "claim_id": "b.l5000_iwae50_above_iwae5_above_vae",
-            "statement": f"At test L_{REFERENCE_K_EVAL}, the IWAE-50 model beats IWAE-5, which beats the VAE.",
-            "criterion": "both paired differences' intervals above 0 (reproduced); either entirely below 0 "
-            "(not reproduced); inconclusive otherwise, with fewer than 2 common seeds or without "
-            f"k_eval={REFERENCE_K_EVAL}",
-            "anchor": " > ".join(f"{model_name(k)} {anchors[k][0]:g}" for k in (50, 5, 1) if k in anchors)
-            + f" (L_{REFERENCE_K_EVAL}, nats)",
-            "anchor_source": TABLE1_SOURCE,
-        },
-    )[0]
-
-
-@claim
-def iwae50_lowest_elbo(
-    bounds: pd.DataFrame, confidence: float, scale: str, evidence: str, seeds: list[int]
-) -> Claim:
-    """(c) The IWAE-50 model has the lowest test ELBO (L_1) of the three."""
-    return _ordering(
-        bounds,
-        ELBO_PAIRS,
-        1,
-        False,
-        confidence,
-        {
-            "scale": scale,
-            "evidence": evidence,
-            "seeds": seeds,
-            "required_k_eval": 1,
-            "claim_id": "c.iwae50_lowest_elbo",
-            "statement": "The IWAE-50 model has the lowest test ELBO (L_1) of the three models: IWAE strengthens "
-            "the generator and weakens the encoder.",
-            "criterion": "both paired differences' intervals below 0 (reproduced); either entirely above 0 "
-            "(not reproduced); inconclusive otherwise or with fewer than 2 common seeds",
-            "anchor": "the IWAE-50 model's ELBO is the worst (Su's remark)",
-            "anchor_source": POST,
-        },
-    )[0]
+ORDERING_PAIRS = [(50, 5), (5, 1)]  # (b): L_5000 of IWAE-50 > IWAE-5 > VAE, one claim per neighbouring pair
+ELBO_PAIRS = [(50, 5), (50, 1)]  # (c): L_1 of IWAE-50 below each of the others
 
 
 def build_claims(
@@ -381,28 +520,24 @@ def build_claims(
     scale: str,
     evidence: dict[str, str],
 ) -> tuple[list[Claim], pd.DataFrame]:
-    """The claims and the table of paired comparisons behind (b) and (c)."""
+    """The claims and checks, and the table of paired comparisons behind (b) and (c)."""
     label = runs_schedule_label(evals, scale)
-    confidence = config.confidence
+    alpha = round(1 - config.confidence, 10)
     bounds = bounds_table(evals)
-    summary = summary_table(bounds, confidence)
-    seeds = _seeds(evals)
+    failed = failed_runs(evals)
+    compared = evidence["comparisons"]
     claims = [
-        bound_rises_with_k_eval(evals, confidence, scale, evidence["bounds"]),
-        l5000_iwae50_above_iwae5_above_vae(
-            bounds, anchors, confidence, scale, evidence["comparisons"], seeds
-        ),
-        iwae50_lowest_elbo(bounds, confidence, scale, evidence["comparisons"], seeds),
-        exact_gap_shrinks_to_zero(exact, confidence, config.exact_threshold, scale, evidence["exact"]),
-        exact_elbo_gap_equals_kl(exact, confidence, scale, evidence["exact"]),
-        *(
-            table1(summary, k, anchors, config.anchor_tolerance, scale, label, evidence["summary"], seeds)
-            for k in MODEL_KS
-        ),
-    ]
+        *(l5000_above(bounds, a, b, failed, anchors, alpha, scale, compared) for a, b in ORDERING_PAIRS),
+        *(elbo_below(bounds, a, b, failed, alpha, scale, compared) for a, b in ELBO_PAIRS),
+        *(table1(bounds, k, anchors, failed, alpha, scale, label, evidence["summary"]) for k in MODEL_KS),
+        runs_beat_pixel_baseline(evals, scale, evidence["bounds"]),
+        bound_rises_with_k_eval(evals, alpha, scale, evidence["bounds"]),
+        exact_elbo_gap_equals_kl(exact, alpha, scale, evidence["exact"]),
+        exact_gap_shrinks_to_zero(exact, alpha, scale, evidence["exact"]),
+    ]  # fmt: skip
     rows = [
-        paired_difference(bounds, k_a, k_b, k_eval, confidence)[0]
-        for pairs, k_eval in ((ORDERING_PAIRS, ordering_k_eval(bounds)), (ELBO_PAIRS, 1))
+        paired_difference(bounds, k_a, k_b, k_eval, config.confidence)[0]
+        for pairs, k_eval in ((ORDERING_PAIRS, REFERENCE_K_EVAL), (ELBO_PAIRS, 1))
         for k_a, k_b in pairs
     ]
     return claims, pd.DataFrame(rows, columns=COMPARISON_FIELDS)
@@ -457,7 +592,7 @@ def write_outputs(
     plots.plot_bounds(bounds, config.confidence, plots_dir / "bound_vs_k.png")
     plots.plot_curves(curves, plots_dir / "training_curves.png")
     plots.plot_exact(exact_table, config.confidence, plots_dir / "exact_gap.png")
-    write_claims(claims_out, ledger)
+    write_claims(claims_out, ledger, round(1 - config.confidence, 10))
     write_json(metrics_out, headline_metrics(evals, exact_table))
     return ledger
 

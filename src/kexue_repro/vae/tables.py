@@ -72,16 +72,21 @@ def active_units_table(evals: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ACTIVE_FIELDS).sort_values(["k_train", "seed"], kind="mergesort")
 
 
-def paired_difference(
-    bounds: pd.DataFrame, k_a: int, k_b: int, k_eval: int, confidence: float
-) -> tuple[dict[str, Any], Interval | None]:
-    """L_{k_eval} of the model trained with k_a minus that of k_b, per seed both have, and its t-interval."""
+def paired_values(bounds: pd.DataFrame, k_a: int, k_b: int, k_eval: int) -> tuple[list[int], list[float]]:
+    """The seeds both models have at ``k_eval`` and, per seed, L_{k_eval} of model k_a minus that of k_b."""
     by_seed = {
         k: bounds[(bounds["k_train"] == k) & (bounds["k_eval"] == k_eval)].set_index("seed")["mean"]
         for k in (k_a, k_b)
     }
-    seeds = sorted(set(by_seed[k_a].index) & set(by_seed[k_b].index))
-    differences = [float(by_seed[k_a][s] - by_seed[k_b][s]) for s in seeds]
+    seeds = sorted(int(s) for s in set(by_seed[k_a].index) & set(by_seed[k_b].index))
+    return seeds, [float(by_seed[k_a][s] - by_seed[k_b][s]) for s in seeds]
+
+
+def paired_difference(
+    bounds: pd.DataFrame, k_a: int, k_b: int, k_eval: int, confidence: float
+) -> tuple[dict[str, Any], Interval | None]:
+    """L_{k_eval} of the model trained with k_a minus that of k_b, per seed both have, and its t-interval."""
+    seeds, differences = paired_values(bounds, k_a, k_b, k_eval)
     interval = t_interval(differences, confidence)
     row = {
         "comparison": f"k{k_a}-k{k_b}",

@@ -2,12 +2,15 @@
 
 The loop is deliberately bare (one screen, nothing per step beyond forward, backward, Adam step and
 a running sum kept on the device): the step-time benchmark holds it to a hand-written minimal loop.
+Wall-clock time goes to the job's log (and to a caller's ``epoch_seconds`` list), never into the curve or
+the model file: those are DVC outputs, equal byte for byte between two runs of the same seed.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import os
 import sys
 import time
@@ -17,8 +20,8 @@ from typing import Any, Sequence
 import pandas as pd
 import torch
 
-from kexue_repro.common.atomic import write_csv
-from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
+from kexue_repro.common.atomic import atomic_path, write_csv
+from kexue_repro.common.checkpoint import load_checkpoint
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
@@ -27,7 +30,7 @@ from kexue_repro.vae.data import Dataset, load_dataset
 from kexue_repro.vae.model import VAE
 from kexue_repro.vae.schedule import schedule_stages
 
-CURVE_FIELDS = ["k_train", "seed", "epoch", "stage", "lr", "train_bound", "seconds"]
+CURVE_FIELDS = ["k_train", "seed", "epoch", "stage", "lr", "train_bound"]
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,14 @@ def train(
     device: torch.device,
     checkpoint_path: str | os.PathLike,
     curve_path: str | os.PathLike,
+    epoch_seconds: list[float] | None = None,
 ) -> tuple[VAE, list[dict[str, Any]]]:
     """Train to the end of the schedule, resuming from ``checkpoint_path`` when it holds this config.
 
     After every epoch the checkpoint (weights, Adam state, generator state, curve) is written atomically,
     so a run killed at any point continues to the same numbers as an unbroken one; the curve CSV (also
-    kept in the checkpoint) is written at the end, and each epoch prints one line.
+    kept in the checkpoint) is written at the end, and each epoch prints one line with its wall time,
+    which is also appended to ``epoch_seconds`` when given (the step-time benchmark reads it).
     """
     generator = make_generator(config.seed, device)
     model = build_model(data, config).to(device)
@@ -117,6 +122,7 @@ def train(
             bounds, epoch * len(bounds) + 1, f"vae train k={k} seed={config.seed}, epoch {epoch + 1}"
         )
         train_bound = bound_sum.item() / len(images)
+        seconds = time.perf_counter() - started  # the epoch's steps, without the checkpoint
         curve.append(
             {
                 "k_train": k,
@@ -125,18 +131,32 @@ def train(
                 "stage": stage,
                 "lr": lr,
                 "train_bound": train_bound,
-                "seconds": time.perf_counter() - started,
             }
         )
         checkpoint.save(curve=curve)
-        print(f"epoch {epoch + 1}/{len(epoch_plan)} lr {lr:.3g} train L_{k} {train_bound:.3f}", flush=True)
+        if epoch_seconds is not None:
+            epoch_seconds.append(seconds)
+        print(
+            f"epoch {epoch + 1}/{len(epoch_plan)} lr {lr:.3g} train L_{k} {train_bound:.3f} ({seconds:.2f} s)",
+            flush=True,
+        )
     write_csv(curve_path, pd.DataFrame(curve, columns=CURVE_FIELDS), float_format="%.10g")
     return model, curve
 
 
 def save_model(path: str | os.PathLike, model: VAE, config: TrainConfig, curve: list[dict[str, Any]]) -> None:
+    """The model file, equal byte for byte for equal weights, config and curve.
+
+    torch.save names the zip archive inside after the file it writes, and common.checkpoint writes to a
+    random temporary name: the bytes (and the DVC hash) would differ between two identical runs. Serialised
+    in memory, the archive is always called "archive"; then the bytes are written atomically.
+    """
+    # FRAMEWORK? common.checkpoint.save_checkpoint could serialise in memory for every study's model files.
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    save_checkpoint(path, {"config": config.as_dict(), "model": state, "curve": curve})
+    buffer = io.BytesIO()
+    torch.save({"config": config.as_dict(), "model": state, "curve": curve}, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_model(path: str | os.PathLike, device: torch.device) -> tuple[VAE, dict[str, Any]]:
