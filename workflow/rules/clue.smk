@@ -186,6 +186,14 @@ rule clue_claims:
             variant=CLUE_VARIANTS,
             seed=CLUE_SEEDS,
         ),
+        # Each run's dev predictions (same order as runs) and the dev files they score.
+        probs=expand(
+            f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.npy",
+            task=CLUE_RUN_TASKS,
+            variant=CLUE_VARIANTS,
+            seed=CLUE_SEEDS,
+        ),
+        dev=sorted({clue_plan.task_file(task, "dev.jsonl") for task in CLUE_RUN_TASKS}),
         update_size=expand(f"{CLUE}/update_size/seed{{seed}}.json", seed=CLUE_SEEDS),
         anchors="data/anchors/clue_finetune.csv",
         code=code_of("kexue_repro.clue.claims"),
@@ -195,7 +203,7 @@ rule clue_claims:
         metrics=f"{CLUE}/metrics.json",
         tables=expand(
             f"{CLUE}/tables/{{name}}.csv",
-            name=["runs", "summary", "effects", "anchors", "update_size"],
+            name=["runs", "summary", "effects", "anchors", "update_size", "toy"],
         ),
         effects=report(
             f"{CLUE}/plots/effects.png",
@@ -223,7 +231,7 @@ rule clue_claims:
         plots_dir=lambda wildcards, output: os.path.dirname(output.effects),
     shell:
         "python -m kexue_repro.clue.claims --settings {input.settings} --runs {input.runs}"
-        " --update-size {input.update_size} --anchors {input.anchors} --tables-dir {params.tables_dir}"
+        " --probs {input.probs} --dev {input.dev} --update-size {input.update_size} --anchors {input.anchors} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale} {params.provenance}"
         " --provenance-out {output.provenance} --claims-out {output.claims} --metrics-out {output.metrics}"
         " > {log} 2>&1"
@@ -233,11 +241,6 @@ rule clue:
     """Fine-tuning runs (dev accuracy and probabilities per task, variant and seed), update sizes, claims."""
     input:
         rules.clue_claims.input.runs,
-        expand(
-            f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.npy",
-            task=CLUE_RUN_TASKS,
-            variant=CLUE_VARIANTS,
-            seed=CLUE_SEEDS,
-        ),
+        rules.clue_claims.input.probs,
         rules.clue_claims.input.update_size,
         rules.clue_claims.output,

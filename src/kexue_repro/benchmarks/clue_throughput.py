@@ -97,7 +97,7 @@ def ours(args, model: str, train_set: data.Encoded, dev_set: data.Encoded, workd
     checkpoint.unlink(missing_ok=True)
     with contextlib.redirect_stdout(io.StringIO()):
         record, _ = train.finetune(config, train_set, dev_set, args.device, checkpoint)
-    return record["train_seconds"]
+    return record["execution"]["train_seconds"]
 
 
 def trainer(args, model: str, train_set: data.Encoded, workdir: Path) -> float:

@@ -1,5 +1,6 @@
-"""The CLUE studies' tables from the run records and the update-size measurements: runs, the summary per
-task and variant, paired effects and the update sizes per step. Accuracies are in percent (the anchors' unit).
+"""The CLUE studies' tables from the run records, their dev predictions and the update-size measurements:
+runs, the summary per task and variant, paired effects, the tiny model's update sizes per step and the
+step-size toy's drifts. Accuracies are in percent (the anchors' unit).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import os
 import re
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
+import kexue_repro.data.clue_records as clue_records
 from kexue_repro.common.stats import t_interval
 
 
@@ -20,7 +23,8 @@ def slug(text: str) -> str:
 
 
 def read_runs(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """One row per run record: task, variant, seed, best epoch and accuracy, throughput."""
+    """One row per run record: task, variant, seed, best epoch and accuracy (no timings: they are not in the
+    records)."""
     rows, seen = [], {}
     for path in paths:
         with open(path, encoding="utf-8") as fh:
@@ -29,10 +33,6 @@ def read_runs(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
             key = (run["task"], run["variant"], int(run["seed"]))
             row = {"task": key[0], "variant": key[1], "seed": key[2]}
             row |= {"best_epoch": run["best_epoch"], "accuracy": 100 * float(run["best_dev_accuracy"])}
-            row |= {
-                "seconds_per_epoch": run["seconds_per_epoch"],
-                "sequences_per_second": run["sequences_per_second"],
-            }
         except KeyError as err:
             raise KeyError(f"{path}: run record lacks {err}") from None
         if key in seen:
@@ -41,6 +41,48 @@ def read_runs(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.sort_values(["task", "variant", "seed"], kind="mergesort").reset_index(drop=True)
+
+
+def read_correct(
+    run_paths: Sequence[str | os.PathLike],
+    probs_paths: Sequence[str | os.PathLike],
+    dev_paths: Sequence[str | os.PathLike],
+) -> tuple[dict[tuple[str, str, int], np.ndarray], dict[tuple[str, str, int], str]]:
+    """Per (task, variant, seed): which dev examples the run's best epoch got right (its saved probabilities'
+    argmax against the dev labels, in dev order), and the dev file. ``probs_paths`` pair with ``run_paths``;
+    each run record names its dev file, which must be one of ``dev_paths``."""
+    if len(run_paths) != len(probs_paths):
+        raise ValueError(f"{len(run_paths)} run records but {len(probs_paths)} probability files")
+    labels = {os.path.normpath(d): np.array([r.label for r in clue_records.read_jsonl(d)]) for d in dev_paths}
+    correct, dev_of = {}, {}
+    for run_path, probs_path in zip(run_paths, probs_paths):
+        with open(run_path, encoding="utf-8") as fh:
+            run = json.load(fh)
+        dev = os.path.normpath(run["dev"])
+        if dev not in labels:
+            raise ValueError(f"{run_path}: its dev file {run['dev']} is not among --dev")
+        probs = clue_records.read_probabilities(probs_path)
+        if probs.shape[0] != len(labels[dev]):
+            raise ValueError(
+                f"{probs_path}: {probs.shape[0]} rows for the {len(labels[dev])} records of {dev}"
+            )
+        right = probs.argmax(axis=1) == labels[dev]
+        if not math.isclose(float(right.mean()), float(run["best_dev_accuracy"]), abs_tol=1e-12):
+            raise ValueError(
+                f"{probs_path}: accuracy {right.mean():.6f} is not the run's {run['best_dev_accuracy']}"
+            )
+        key = (run["task"], run["variant"], int(run["seed"]))
+        correct[key], dev_of[key] = right, dev
+    return correct, dev_of
+
+
+def majority_share(dev_paths: Sequence[str | os.PathLike]) -> dict[str, float]:
+    """Per dev file: the share of its most frequent label (the best a constant prediction scores)."""
+    out = {}
+    for path in dev_paths:
+        counts = np.bincount([r.label for r in clue_records.read_jsonl(path)])
+        out[os.path.normpath(path)] = float(counts.max() / counts.sum())
+    return out
 
 
 def summary_table(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
@@ -77,15 +119,38 @@ def read_update_sizes(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]
 
 
 def update_size_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per seed and step of the tiny-model measurement: update norm ratios and the shares moved."""
     rows = []
     for r in records:
-        for step in range(r["steps"]):
+        m = r["model"]
+        for step in range(m["steps"]):
             rows.append(
-                {"seed": r["seed"], "step": step + 1, "ratio_f": r["ratio_f"][step]}
-                | {"ratio_incre": r["ratio_incre"][step]}
+                {"seed": r["seed"], "step": step + 1, "ratio_f": m["ratio_f"][step]}
+                | {"ratio_incre": m["ratio_incre"][step]}
+                | {f"moved_{name}": m["runs"][name]["moved_share"][step] for name in m["runs"]}
                 | {
-                    f"moved_{m}": r["runs"][m]["moved_share"][step]
-                    for m in ("vanilla", "childtuning-f", "incre-drop")
+                    "dropped_f": m["runs"]["childtuning-f"]["dropped"][step],
+                    "dropped_moved_f": m["runs"]["childtuning-f"]["dropped_moved"][step],
+                    "moved_outside_mask_incre": m["runs"]["incre-drop"]["moved_outside_mask"][step],
                 }
+            )
+    return pd.DataFrame(rows)
+
+
+def toy_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per seed and stream of the step-size toy: the drifts and F's over vanilla's, also over sqrt(p)."""
+    rows = []
+    for r in records:
+        toy = r["toy"]
+        for row, ratio in enumerate(toy["drift_ratio_f"]):
+            rows.append(
+                {
+                    "seed": r["seed"],
+                    "stream": row,
+                    "steps": toy["steps"],
+                    "burn_in_steps": toy["burn_in_steps"],
+                }
+                | {f"drift_{name}": values[row] for name, values in toy["drift"].items()}
+                | {"drift_ratio_f": ratio, "over_sqrt_p": ratio / r["sqrt_p"]}
             )
     return pd.DataFrame(rows)

@@ -11,11 +11,18 @@ of the same run with fewer epochs is resumed too (nothing depends on the total: 
 
 ``--settings``: the ``clue.finetune`` block at the scale, with the task's epochs and the variant's options
 (kexue_repro.clue.plan.finetune_settings).
+
+The run record (--run-out, a DVC-tracked output) holds only what the seed and the settings determine; how the
+run went on this machine (wall-clock seconds, throughput, the epoch it resumed after) is the record's
+``execution`` block, printed to the job's log and never written to the record, so two machines' runs give
+the same files. The job's wall time is also in Snakemake's benchmark file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import sys
 import time
@@ -140,8 +147,9 @@ def finetune(
         checkpoint_path, config.as_dict(), ignore=("epochs",), model=model, optimizer=optimizer,
         order_rng=order_rng, transform_rng=transform_rng, **default_generators(device),
     )  # fmt: skip
-    progress = checkpoint.resume(history=[], best_probs=[], fisher_seconds=0.0)
+    progress = checkpoint.resume(history=[], best_probs=[], fisher_seconds=0.0, epoch_seconds=[])
     history, fisher_seconds = progress["history"], progress["fisher_seconds"]
+    epoch_seconds = progress["epoch_seconds"]  # per epoch: [train, eval] wall-clock seconds
     if len(history) > config.epochs:  # a longer run's checkpoint cannot be shortened
         print(f"{checkpoint_path} holds more epochs than {config.epochs}; starting afresh", file=sys.stderr)
         discard_checkpoint(checkpoint_path)
@@ -169,24 +177,40 @@ def finetune(
         dev_accuracy = accuracy(probs, dev.labels)
         if not history or dev_accuracy > max(h["dev_accuracy"] for h in history):  # ties: the earlier epoch
             best_probs = probs
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                "dev_accuracy": dev_accuracy,
-                "train_seconds": train_seconds,
-                "eval_seconds": time.perf_counter() - epoch_started - train_seconds,
-            }
-        )
-        checkpoint.save(history=history, best_probs=best_probs.tolist(), fisher_seconds=fisher_seconds)
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "dev_accuracy": dev_accuracy})
+        epoch_seconds.append([train_seconds, time.perf_counter() - epoch_started - train_seconds])
+        checkpoint.save(
+            history=history, best_probs=best_probs.tolist(), fisher_seconds=fisher_seconds,
+            epoch_seconds=epoch_seconds,
+        )  # fmt: skip
         print(
             f"{config.task} {config.variant.name} seed {config.seed} epoch {epoch + 1}/{config.epochs}: "
             f"loss {train_loss:.4f}, dev accuracy {dev_accuracy:.4f}, {train_seconds:.2f} s",
             flush=True,
         )
-    record = run_record(config, len(train), len(dev), history, optimizer, fisher_seconds)
-    record |= {"resumed_after_epoch": resumed_from, "seconds": time.perf_counter() - started}
+    record = run_record(config, len(train), len(dev), history, optimizer)
+    record["execution"] = execution(
+        len(train), epoch_seconds, fisher_seconds, resumed_from, time.perf_counter() - started
+    )
     return record | {"device": device.type, "threads": torch.get_num_threads()}, best_probs
+
+
+def execution(
+    n_train: int,
+    epoch_seconds: list[list[float]],
+    fisher_seconds: float,
+    resumed_after_epoch: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """How the run went on this machine: wall-clock seconds and throughput (not part of the run record)."""
+    train_seconds = sum(train for train, _ in epoch_seconds)
+    timed = len(epoch_seconds) > 0 and train_seconds > 0  # a checkpoint of an older format holds none
+    return {
+        "seconds": seconds, "resumed_after_epoch": resumed_after_epoch, "fisher_seconds": fisher_seconds,
+        "train_seconds": train_seconds, "eval_seconds": [evaluate for _, evaluate in epoch_seconds],
+        "seconds_per_epoch": train_seconds / len(epoch_seconds) if timed else math.nan,
+        "sequences_per_second": n_train * len(epoch_seconds) / train_seconds if timed else math.nan,
+    }  # fmt: skip
 
 
 def run_record(
@@ -195,10 +219,8 @@ def run_record(
     n_dev: int,
     history: list[dict[str, Any]],
     optimizer: MaskedOptimizer,
-    fisher_seconds: float,
 ) -> dict[str, Any]:
     best = max(history, key=lambda h: h["dev_accuracy"])  # max keeps the first of equal values
-    train_seconds = sum(h["train_seconds"] for h in history)
     return {
         "task": config.task,
         "variant": config.variant.name,
@@ -210,10 +232,6 @@ def run_record(
         "dev_accuracy": [h["dev_accuracy"] for h in history],
         "best_epoch": best["epoch"],
         "best_dev_accuracy": best["dev_accuracy"],
-        "train_seconds": train_seconds,
-        "seconds_per_epoch": train_seconds / len(history),
-        "sequences_per_second": n_train * len(history) / train_seconds,
-        "fisher_seconds": fisher_seconds,
         "mask_share": kept_share(optimizer.fixed_masks) if optimizer.fixed_masks is not None else None,
     }
 
@@ -244,13 +262,21 @@ def _main(args: argparse.Namespace) -> None:
         config, train_set, dev_set, device, args.checkpoint, batch_transform, model_transform
     )
     records.write_probabilities(args.probs_out, probs)
-    write_json(args.run_out, record | {"probabilities": str(args.probs_out), "dev": str(args.dev)})
+    run = execution_free(record) | {"probabilities": str(args.probs_out), "dev": str(args.dev)}
+    write_json(args.run_out, run)
     discard_checkpoint(args.checkpoint)
+    timing = record["execution"]
     print(
         f"{args.run_out}: {record['variant']} seed {args.seed}: best dev accuracy {record['best_dev_accuracy']:.4f} "
-        f"at epoch {record['best_epoch']}; {record['seconds_per_epoch']:.2f} s/epoch, "
-        f"{record['sequences_per_second']:.1f} sequences/s"
+        f"at epoch {record['best_epoch']}; {timing['seconds_per_epoch']:.2f} s/epoch, "
+        f"{timing['sequences_per_second']:.1f} sequences/s"
     )
+    print(f"execution (not in the run record): {json.dumps(timing)}")
+
+
+def execution_free(record: dict[str, Any]) -> dict[str, Any]:
+    """The run record as written: without the machine's timings (``execution``)."""
+    return {key: value for key, value in record.items() if key != "execution"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,11 +97,16 @@ class MaskedOptimizer:
         config: VariantConfig,
         seed: int,
         fixed_masks: list[torch.Tensor] | None = None,
+        keep_masks: bool = False,
     ) -> None:
         self.optimizer = optimizer
         self.config = config
         self.params = list(params)
         self.fixed_masks: list[torch.Tensor] | None = None
+        # keep_masks: the last step's random keep masks (F's gradient masks, update dropout's update masks)
+        # stay in ``last_masks``, for measurements of which entries moved (kexue_repro.clue.update_size).
+        self.keep_masks = keep_masks
+        self.last_masks: list[torch.Tensor] | None = None
         if fixed_masks is not None:
             self.set_fixed_masks(fixed_masks)
         device = self.params[0].device if self.params else torch.device("cpu")
@@ -130,12 +135,18 @@ class MaskedOptimizer:
         if self.needs_masks:
             raise ValueError("childtuning-d needs its Fisher mask")
         scale = 1.0 / c.p if c.divide_by_p else 1.0
+        kept = []
         if c.method == "childtuning-f":
             for param in self.params:
-                if param.grad is not None:
-                    param.grad.mul_(_keep_mask(param.grad, c.p, self.generator))
-                    if scale != 1.0:
-                        param.grad.mul_(scale)
+                if param.grad is None:
+                    kept.append(None)
+                    continue
+                mask = _keep_mask(param.grad, c.p, self.generator)
+                param.grad.mul_(mask)
+                kept.append(mask)
+                if scale != 1.0:
+                    param.grad.mul_(scale)
+            self.last_masks = self._kept(kept)
         elif c.method == "childtuning-d":
             for param, mask in zip(self.params, self.fixed_masks):
                 if param.grad is not None:
@@ -151,6 +162,18 @@ class MaskedOptimizer:
             keep = _keep_mask(param, c.p, self.generator).bool()
             new = old + (param - old) * scale if scale != 1.0 else param
             param.copy_(torch.where(keep, new, old))
+            kept.append(keep)
+        self.last_masks = self._kept(kept)
+
+    def _kept(self, masks: list[torch.Tensor | None]) -> list[torch.Tensor] | None:
+        """Boolean keep masks aligned with ``params`` (a parameter without a gradient kept nothing), when
+        ``keep_masks``."""
+        if not self.keep_masks:
+            return None
+        return [
+            torch.zeros_like(param, dtype=torch.bool) if mask is None else mask.bool()
+            for param, mask in zip(self.params, masks)
+        ]
 
     def state_dict(self) -> dict[str, Any]:
         return {
