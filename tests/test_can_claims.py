@@ -60,7 +60,7 @@ def test_the_gain_is_one_stratified_mcnemar_per_task_pooled_over_variants_and_se
     assert "tuned on dev" in against.statement and "report half" in against.criterion
     few = [pair("tnews", 15, "vanilla", s, 1, 0) for s in (0, 1)]
     (unsure,) = claims.gain(few, trained(few), scale="smoke", **COMMON)
-    assert value(unsure) == INCONCLUSIVE and "runs of 200 examples each" in unsure.judgement.to_decide
+    assert value(unsure) == INCONCLUSIVE and "runs of 200 examples" in unsure.judgement.to_decide
 
 
 def test_runs_that_did_not_train_decide_nothing():

@@ -123,7 +123,7 @@ def test_effects_per_example_and_no_change_by_equivalence(tmp_path, fabricated):
     ledger = run_claims(tmp_path, fabricated)
     helps = ledger["effect.iflytek.childtuning-f_p_0.2"]
     assert helps["verdict"] == "reproduced" and helps["kind"] == "claim" and helps["section"]
-    assert helps["ours"] == pytest.approx(0.1) and helps["seeds"] == [0, 1, 2, 3]  # share of examples
+    assert helps["ours"] == pytest.approx(10.0) and helps["seeds"] == [0, 1, 2, 3]  # points
     assert "160 right only by a, 0 only by b" in helps["test"]
     assert helps["anchor"] == pytest.approx(60.56 - 60.06)  # Su's grad drop minus vanilla on IFLYTEK
     assert ledger["effect.iflytek.incre-drop_p_0.2"]["verdict"] == "inconclusive"

@@ -62,7 +62,6 @@ from kexue_repro.common.claims import Claim, claim, write_claims
 from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.inference import (
     INCONCLUSIVE,
-    MAX_N,
     NOT_REPRODUCED,
     REPRODUCED,
     Judgement,
@@ -168,32 +167,6 @@ def runs_trained(trained: pd.DataFrame, alpha: float, scale: str, evidence: str)
 # a and b: the gain, per example, pooled over variants and seeds
 
 
-def in_points(judged: Judgement, pairs: Sequence[Paired]) -> Judgement:  # FRAMEWORK?
-    """paired_predictions' Judgement with its estimate, interval and detectable effect in accuracy points, and
-    its needs also as runs of this dev set (paired_predictions could take a unit scale; the lead may move it)."""
-    if judged.p_value is None:
-        return judged
-    n_dev = len(pairs[0].before)
-    total = sum(len(p.before) for p in pairs)
-    discordant = sum(int((p.after != p.before).sum()) for p in pairs)
-    needed = judged.needed_n
-    if needed is None and judged.estimate == 0:
-        needs = "a nonzero difference (none observed: no number of examples decides)"
-    elif needed is None:
-        needs = f"more than {MAX_N:,} examples"
-    else:
-        needs = f"~{needed} examples, i.e. ~{math.ceil(needed / n_dev)} runs of {n_dev} examples each"
-    return dataclasses.replace(
-        judged,
-        estimate=100 * judged.estimate,
-        interval=tuple(100 * x for x in judged.interval),
-        detectable_effect=100 * judged.detectable_effect,
-        to_decide=f"needs {needs} (has {len(pairs)} runs, {total} examples) at the observed difference "
-        f"{100 * judged.estimate:+.3g} points and {discordant} changed outcomes; the smallest difference "
-        f"{total} examples detect is {100 * judged.detectable_effect:.3g} points",
-    )
-
-
 def _gain_claims(
     pairs: Sequence[Paired], trained: pd.DataFrame, alpha: float, scale: str, evidence: str, tuned: bool
 ) -> list[Claim]:
@@ -204,7 +177,7 @@ def _gain_claims(
         failed = failed_runs(trained, task)
         variants = list(dict.fromkeys(p.variant for p in kept))
         if kept:
-            judged = in_points(judge_pairs(kept, alpha), kept)
+            judged = judge_pairs(kept, alpha)
             right = sum(int((p.after & ~p.before).sum()) for p in kept)
             wrong = sum(int((p.before & ~p.after).sum()) for p in kept)
             per_variant = "; ".join(

@@ -151,7 +151,9 @@ def sweep_pairs(sweeps: list[dict]) -> list[Paired]:
 
 def judge_pairs(pairs: Sequence[Paired], alpha: float) -> Judgement:
     """CAN right on more examples than without it: the stratified exact McNemar test, each run a stratum."""
-    return paired_predictions([p.after for p in pairs], [p.before for p in pairs], alpha, claimed="greater")
+    return paired_predictions(
+        [p.after for p in pairs], [p.before for p in pairs], alpha, strata="runs", points=True
+    )
 
 
 def gain_table(pairs: Sequence[Paired], alpha: float) -> pd.DataFrame:
@@ -162,7 +164,7 @@ def gain_table(pairs: Sequence[Paired], alpha: float) -> pd.DataFrame:
     for classes, task, variant in keys:
         mine = sorted((p for p in pairs if (p.task, p.variant) == (task, variant)), key=lambda p: p.seed)
         judged = judge_pairs(mine, alpha)
-        low, high = (100 * x for x in judged.interval) if judged.interval else (math.nan, math.nan)
+        low, high = judged.interval if judged.interval else (math.nan, math.nan)
         rows.append(
             {"task": task, "num_classes": classes, "variant": variant, "n_seeds": len(mine)}
             | {"seeds": " ".join(str(p.seed) for p in mine), "n_examples": sum(len(p.before) for p in mine)}

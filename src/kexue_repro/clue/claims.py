@@ -27,8 +27,7 @@ study's claims by ``write_claims``):
   exact binomial test: the training-sanity gate; a claim whose runs failed it is inconclusive, "run
   failed") and ``adam.update_dropout_moves_only_kept`` (nothing outside update dropout's mask moved).
 
-Accuracies are in percent (points, the anchors' unit) except the per-example McNemar estimates, which are
-shares of the dev examples (0.01 = 1 point).
+Accuracies and their differences are in percent (points, the anchors' unit).
 
     python -m kexue_repro.clue.claims --settings JSON --runs JSON ... --probs NPY ... --dev JSONL ...
         --update-size JSON ... --anchors CSV --tables-dir DIR --plots-dir DIR --scale S --claims-out JSON
@@ -303,7 +302,7 @@ def _run_failed(e: Effect) -> Judgement:
 def _judge_effect(e: Effect, alpha: float) -> Judgement:
     if e.failed:
         return _run_failed(e)
-    return paired_predictions(e.correct_variant, e.correct_baseline, alpha, claimed="greater")
+    return paired_predictions(e.correct_variant, e.correct_baseline, alpha, points=True)
 
 
 def _judge_no_change(e: Effect, margin: float, alpha: float) -> Judgement:
@@ -333,7 +332,7 @@ def effect(found: list[Effect], baseline: str, alpha: float, scale: str, evidenc
                 statement=f"({e.task}) Fine-tuning with {e.variant} raises dev accuracy over {baseline} "
                 f"fine-tuning ({e.expected.says}).",
                 metric=f"dev accuracy, {e.variant} minus {baseline}, on the same dev examples pooled over "
-                f"{len(e.diff)} seeds (share of examples; 0.01 = 1 point); per-seed differences in points: "
+                f"{len(e.diff)} seeds (points); per-seed differences: "
                 f"{_per_seed(e)}",
                 ours=None if judged.estimate is None else round(judged.estimate, 6),
                 criterion="stratified exact McNemar over the dev examples, pooled over seeds: the variant "
@@ -485,25 +484,6 @@ def anchor_comparisons(runs: pd.DataFrame, anchors: pd.DataFrame, anchor_model: 
     return rows
 
 
-def anchor_mean_of_runs(values: Sequence[float], anchor: float, runs: int, alpha: float) -> Judgement:
-    """A published mean of ``runs`` runs against our seeds: the anchor lies in our prediction interval for
-    such a mean, mean +- t sd sqrt(1/runs + 1/n) (anchor_single_run is the case runs = 1)."""
-    # FRAMEWORK? common.inference.anchor_single_run covers single runs only; OCNLI's official dev value is a
-    # mean of 5 runs.
-    v = np.asarray(values, float)
-    n = len(v)
-    if runs == 1 or n < 2 or v.std(ddof=1) == 0:
-        return anchor_single_run(v, anchor, alpha)
-    scale = v.std(ddof=1) * math.sqrt(1 / runs + 1 / n)
-    half = stats.t.ppf(1 - alpha / 2, n - 1) * scale
-    p = float(2 * stats.t.sf(abs(anchor - v.mean()) / scale, n - 1))
-    return Judgement(
-        f"prediction interval for a mean of {runs} runs from {n} seeds (anchor as a further such mean, t with "
-        f"{n - 1} df)", p, NOT_REPRODUCED, REPRODUCED, float(v.mean()),
-        (float(v.mean() - half), float(v.mean() + half)),
-    )  # fmt: skip
-
-
 @claim
 def anchor(
     comparisons: list[dict[str, Any]], anchors: pd.DataFrame, anchor_model: str, alpha: float, scale: str,
@@ -547,7 +527,7 @@ def anchor(
             )  # fmt: skip
             continue
         for r in mine:
-            judged = anchor_mean_of_runs(r["values"], r["anchor"], r["runs"], alpha)
+            judged = anchor_single_run(r["values"], r["anchor"], alpha, runs=r["runs"])
             what = "a single run" if r["runs"] == 1 else f"a mean of {r['runs']} runs"
             claims.append(
                 Claim(
@@ -569,7 +549,7 @@ def anchor(
 def anchors_table(comparisons: list[dict[str, Any]], alpha: float) -> pd.DataFrame:
     rows = []
     for r in comparisons:
-        judged = anchor_mean_of_runs(r["values"], r["anchor"], r["runs"], alpha)
+        judged = anchor_single_run(r["values"], r["anchor"], alpha, runs=r["runs"])
         low, high = judged.interval if judged.interval is not None else (math.nan, math.nan)
         rows.append({k: r[k] for k in ANCHOR_FIELDS[:7]} | {"mean": np.mean(r["values"]), "pi_low": low,
                                                              "pi_high": high})  # fmt: skip

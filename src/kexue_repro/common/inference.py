@@ -241,13 +241,15 @@ def paired_predictions(
     *,
     claimed: str = "greater",
     strata: str = "seeds",
+    points: bool = False,
 ) -> Judgement:
     """Claim: method a is right on more examples than method b ('greater'), or on fewer ('less').
 
     Per stratum (a seed, or a run), the same examples are scored by both; the discordant pairs are pooled
     over strata (the stratified McNemar test: under the null every discordant pair is a fair coin, in every
     stratum) and judged by statsmodels' exact McNemar test. The estimate is the pooled accuracy difference
-    a - b, its interval the Clopper-Pearson interval of the discordant share mapped onto it. The same dev
+    a - b (in accuracy points with ``points``), its interval the Clopper-Pearson interval of the discordant
+    share mapped onto it. The same dev
     examples recur in every stratum, and the test treats their discordant pairs in different strata as
     independent: where an effect is specific to some examples, its p-value is too small.
     """
@@ -285,12 +287,16 @@ def paired_predictions(
         needed = None if discordant_needed is None else math.ceil(discordant_needed / rate)
     h = NormalIndPower().solve_power(nobs1=discordant, alpha=alpha, power=POWER, ratio=0)
     detectable = (2 * math.sin(math.asin(math.sqrt(0.5)) + h / 2) ** 2 - 1) * rate
+    per = len(correct_a[0]) if len(correct_a) else total
+    runs = "" if needed is None else f", i.e. ~{math.ceil(needed / per)} {strata} of {per} examples"
+    scale, what = (100.0, "points") if points else (1.0, "as a share")
     return Judgement(
         f"stratified McNemar (exact) over {total} {unit}: {a_only} right only by a, {b_only} only by b",
-        p, REPRODUCED if agrees else NOT_REPRODUCED, INCONCLUSIVE, estimate, interval,
-        needed, detectable,
-        f"needs {_n_text(needed, 'examples')} at the observed accuracy difference {estimate:+.4g} and "
-        f"discordance {rate:.3g}; the smallest difference {total} examples detect is {detectable:.3g}",
+        p, REPRODUCED if agrees else NOT_REPRODUCED, INCONCLUSIVE, scale * estimate,
+        (scale * interval[0], scale * interval[1]), needed, scale * detectable,
+        f"needs {_n_text(needed, 'examples')}{runs} (has {len(correct_a)}) at the observed accuracy difference "
+        f"{scale * estimate:+.4g} {what} and {discordant} changed outcomes; the smallest difference {total} "
+        f"examples detect is {scale * detectable:.3g} {what}",
     )  # fmt: skip
 
 
@@ -331,28 +337,35 @@ def stratified_proportions(
     )  # fmt: skip
 
 
-def prediction_interval(values: Iterable[float], alpha: float) -> tuple[float, float] | None:
-    """Where a single further run falls with probability 1 - alpha: mean +- t sd sqrt(1 + 1/n)."""
+def _spread(n: int, runs: int) -> float:
+    """sd multiplier of a further mean of ``runs`` runs about our mean of n: sqrt(1/runs + 1/n)."""
+    return math.sqrt(1 / runs + 1 / n)
+
+
+def prediction_interval(values: Iterable[float], alpha: float, runs: int = 1) -> tuple[float, float] | None:
+    """Where a further run (or a mean of ``runs`` runs) falls with probability 1 - alpha:
+    mean +- t sd sqrt(1/runs + 1/n)."""
     v = _values(values)
     n = len(v)
     if n < 2:
         return None
-    half = stats.t.ppf(1 - alpha / 2, n - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / n)
+    half = stats.t.ppf(1 - alpha / 2, n - 1) * v.std(ddof=1) * _spread(n, runs)
     return float(v.mean() - half), float(v.mean() + half)
 
 
-def _single_run_p(values: np.ndarray, value: float, centre: float) -> float:
+def _further_draw_p(values: np.ndarray, value: float, centre: float, runs: int = 1) -> float:
     n, sd = len(values), float(values.std(ddof=1))
-    t = abs(value - centre) / (sd * math.sqrt(1 + 1 / n))
+    t = abs(value - centre) / (sd * _spread(n, runs))
     return float(2 * stats.t.sf(t, n - 1))
 
 
 def anchor_single_run(
-    values: Iterable[float], anchor: float, alpha: float, *, unit: str = "seeds"
+    values: Iterable[float], anchor: float, alpha: float, *, unit: str = "seeds", runs: int = 1
 ) -> Judgement:
-    """Claim: the published single-run value is what one run of our recipe gives. It is reproduced while the
-    anchor lies inside our prediction interval for a single run; the p-value is that of the anchor as a
-    further draw (t with n - 1 degrees of freedom), and a significant one says not reproduced."""
+    """Claim: the published value, one run (or a mean of ``runs`` runs), is what that many runs of our recipe
+    give. It is reproduced while the anchor lies inside our prediction interval for it; the p-value is that
+    of the anchor as a further draw (t with n - 1 degrees of freedom), and a significant one says not
+    reproduced."""
     v = _values(values)
     n = len(v)
     if n < 2:
@@ -361,10 +374,11 @@ def anchor_single_run(
         verdict = REPRODUCED if anchor == v[0] else NOT_REPRODUCED
         return Judgement(f"single-run prediction over {n} {unit}", None, verdict, verdict, float(v.mean()),
                          no_p_reason=f"no spread: all {n} {unit} give {v[0]:.6g}")  # fmt: skip
+    what = "a single run" if runs == 1 else f"a mean of {runs} runs"
     return Judgement(
-        f"prediction interval for a single run from {n} {unit} (anchor as a further draw, t with {n - 1} df)",
-        _single_run_p(v, anchor, float(v.mean())), NOT_REPRODUCED, REPRODUCED, float(v.mean()),
-        prediction_interval(v, alpha),
+        f"prediction interval for {what} from {n} {unit} (anchor as a further draw, t with {n - 1} df)",
+        _further_draw_p(v, anchor, float(v.mean()), runs), NOT_REPRODUCED, REPRODUCED, float(v.mean()),
+        prediction_interval(v, alpha, runs),
     )  # fmt: skip
 
 
@@ -386,7 +400,7 @@ def single_run_beyond_noise(
     return Judgement(
         f"published single-run difference against one run's spread under no effect (sd {sd:.4g} over {n} "
         f"{unit}, t with {n - 1} df)",
-        _single_run_p(d, published, 0.0), REPRODUCED, INCONCLUSIVE, published, (-half, half),
+        _further_draw_p(d, published, 0.0), REPRODUCED, INCONCLUSIVE, published, (-half, half),
         to_decide=f"the published {published:+.4g} lies within one run's noise +-{half:.4g}; only several "
         "seeds of each method decide the effect",
     )  # fmt: skip
