@@ -36,20 +36,16 @@ def test_warmup_then_constant():
     ("curve", "initial", "final", "expected"),
     [
         ([3.4, 2.5, 1.9], 3.5, 1.8, LEARNED),
-        ([3.4, 2.9, 2.9], 3.5, 2.88, STUCK),  # at the unigram level
-        ([3.4, 2.8, 2.7], 3.5, 2.70, STUCK),  # below it, but not by the margin
+        ([3.4, 2.8, 2.7], 3.5, 2.70, LEARNED),  # below the unigram level: no margin
+        ([3.4, 2.9, 2.9], 3.5, 2.9, STUCK),  # at the unigram level
+        ([3.4, 2.95, 3.0], 3.5, 2.95, STUCK),  # above it
         ([3.4, None], 3.5, None, DIVERGED),  # a loss was not finite
         ([3.4, 2.0, 1.5], 3.5, float("nan"), DIVERGED),
         ([3.4, 3.9, 4.2], 3.5, 4.1, DIVERGED),  # ended above the initial loss
     ],
 )
 def test_run_status(curve, initial, final, expected):
-    assert run_status(curve, initial, final, unigram_entropy=2.9, margin=0.25) == expected
-
-
-def test_run_status_rejects_a_negative_margin():
-    with pytest.raises(ValueError, match="margin"):
-        run_status([1.0], 2.0, 1.0, 2.9, -0.1)
+    assert run_status(curve, initial, final, unigram_entropy=2.9) == expected
 
 
 SETTINGS = {  # a transformer.mlm block at a tiny size
@@ -84,7 +80,7 @@ def test_a_run_resumed_from_its_checkpoint_ends_where_an_unbroken_run_ends(tmp_p
     assert f"resuming from {checkpoint}: curve 4" in capsys.readouterr().err
     assert resumed["curve"] == straight["curve"] and resumed["final_loss"] == straight["final_loss"]
     assert resumed["ln_mean_abs_gamma"] == straight["ln_mean_abs_gamma"]
-    assert resumed["seconds_per_step"] > 0
+    assert not [key for key in resumed if "second" in key or "time" in key]  # no clock in a hashed record
 
 
 def argv(tmp_path, settings: dict, norm: str = "pre", head: str = "dense_ln") -> list[str]:

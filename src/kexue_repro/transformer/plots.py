@@ -29,7 +29,7 @@ def plot_gradflow(layers: pd.DataFrame, title: str, path: str | os.PathLike) -> 
     save_figure(fig, path)
 
 
-def plot_curves(curves: pd.DataFrame, unigram_entropy: float, margin: float, path: str | os.PathLike) -> None:
+def plot_curves(curves: pd.DataFrame, unigram_entropy: float, path: str | os.PathLike) -> None:
     """Training loss against step, a panel per norm x warmup, a line per learning rate (mean over seeds)."""
     norms, warmups = sorted(curves["norm"].unique()), sorted(curves["warmup_steps"].unique())
     fig, axes = figure(
@@ -43,7 +43,6 @@ def plot_curves(curves: pd.DataFrame, unigram_entropy: float, margin: float, pat
                 mean = group.groupby("step")["loss"].mean()
                 ax.plot(mean.index, mean.values, lw=1, label=f"lr {lr:g}")
             ax.axhline(unigram_entropy, color="black", ls="--", lw=0.8, label="unigram entropy")
-            ax.axhline(unigram_entropy - margin, color="grey", ls=":", lw=0.8, label="stuck above this")
             ax.set(title=f"{norm}-LN, warmup {warmup} steps", xlabel="step", ylabel="training MLM loss")
             ax.legend(fontsize=7)
     save_figure(fig, path)
