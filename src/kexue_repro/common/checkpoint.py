@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
@@ -14,9 +15,16 @@ from kexue_repro.common.atomic import atomic_path
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """``state`` holds tensors, state dicts, numbers, strings and lists of them (weights_only-loadable)."""
+    """``state`` holds tensors, state dicts, numbers, strings and lists of them (weights_only-loadable).
+
+    Equal states give equal bytes (and DVC hashes): torch.save names the zip archive inside after the file
+    it writes, and the atomic writer's file has a random name, so the state is serialised in memory (where
+    the archive is always called "archive") and the bytes are then written atomically.
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_checkpoint(

@@ -242,7 +242,7 @@ def exact_distribution(init: str, rows: int, cols: int) -> Any:
 def variance_z_test(std: float, samples: int, distribution: Any, alpha: float) -> Judgement:
     """The sampled variance against the distribution's exact one: for n i.i.d. draws the sample variance is
     asymptotically normal with variance (mu4 - sigma^4) / n, mu4 the exact fourth central moment (n is in
-    the millions here). A significant difference says the sampler is wrong.  # FRAMEWORK?"""
+    the millions here). A significant difference says the sampler is wrong."""
     variance = float(distribution.var())
     mu4 = float(distribution.expect(lambda x: (x - distribution.mean()) ** 4))
     se = math.sqrt((mu4 - variance**2) / samples)

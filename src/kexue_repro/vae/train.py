@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import os
 import sys
 import time
@@ -20,8 +19,8 @@ from typing import Any, Sequence
 import pandas as pd
 import torch
 
-from kexue_repro.common.atomic import atomic_path, write_csv
-from kexue_repro.common.checkpoint import load_checkpoint
+from kexue_repro.common.atomic import write_csv
+from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
@@ -145,18 +144,9 @@ def train(
 
 
 def save_model(path: str | os.PathLike, model: VAE, config: TrainConfig, curve: list[dict[str, Any]]) -> None:
-    """The model file, equal byte for byte for equal weights, config and curve.
-
-    torch.save names the zip archive inside after the file it writes, and common.checkpoint writes to a
-    random temporary name: the bytes (and the DVC hash) would differ between two identical runs. Serialised
-    in memory, the archive is always called "archive"; then the bytes are written atomically.
-    """
-    # FRAMEWORK? common.checkpoint.save_checkpoint could serialise in memory for every study's model files.
+    """The model file, equal byte for byte for equal weights, config and curve (common.checkpoint)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    buffer = io.BytesIO()
-    torch.save({"config": config.as_dict(), "model": state, "curve": curve}, buffer)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
+    save_checkpoint(path, {"config": config.as_dict(), "model": state, "curve": curve})
 
 
 def load_model(path: str | os.PathLike, device: torch.device) -> tuple[VAE, dict[str, Any]]:
