@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
-from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from kexue_repro.common.inference import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, anchor_single_run
 from kexue_repro.gan import cifar_claims, claims, plots
 
 from conftest import REPO
@@ -15,13 +17,13 @@ from conftest import REPO
 ANCHORS = pd.read_csv(REPO / "data/anchors/gan.csv")
 
 
-def record(seed: int, fids: list[float], features: str = "inception") -> dict:
+def record(seed: int, fids: list[float], features: str = "inception", steps: int = 200_000) -> dict:
     curve = [
         {"step": 1000 * (i + 1), "fid_g": fid, "is_mean_g": 7.768 + (fid - 17.8) / 10, "is_std_g": 0.1, "fid_ema": fid - 1,
          "is_mean_ema": 7.8, "is_std_ema": 0.1}
         for i, fid in enumerate(fids)
     ]  # fmt: skip
-    return {"seed": seed, "steps": 1000 * len(fids), "features": features, "curve": curve}
+    return {"seed": seed, "steps": steps, "features": features, "curve": curve}
 
 
 def test_official_protocol_takes_the_best_fid_of_g_and_the_last_ema_values():
@@ -32,26 +34,45 @@ def test_official_protocol_takes_the_best_fid_of_g_and_the_last_ema_values():
     assert per_seed.loc[1, "fid_ema_last"] == 17.0 and per_seed.loc[1, "last_step"] == 3000
 
 
+def verdict(row) -> str:
+    return row.judgement.verdict(0.05)
+
+
 def test_full_scale_claims_compare_with_the_authors_anchor(tmp_path):
     near = [record(s, [30.0, 17.7 + 0.1 * s]) for s in range(3)]
-    fid = cifar_claims.full_scale(near, ANCHORS, "fid", 2.0, 0.95, "curve.csv")
-    assert fid.verdict == REPRODUCED and fid.anchor == 17.725 and fid.scale == "full"
-    assert fid.seeds == [0, 1, 2] and "Faster-GNGAN" in fid.anchor_source
+    fid = cifar_claims.full_scale(near, ANCHORS, "fid", 0.05, "curve.csv")
+    assert verdict(fid) == REPRODUCED and fid.anchor == 17.725 and fid.scale == "full" and fid.kind == "claim"
+    assert fid.seeds == [0, 1, 2] and "Faster-GNGAN" in fid.anchor_source and "mean of 5" in fid.statement
     far = [record(s, [30.0, 25.0 + 0.1 * s]) for s in range(3)]
-    assert cifar_claims.full_scale(far, ANCHORS, "fid", 2.0, 0.95, "c").verdict == NOT_REPRODUCED
-    is_claim = cifar_claims.full_scale(near, ANCHORS, "inception_score", 0.2, 0.95, "c")
-    assert is_claim.anchor == 7.768 and is_claim.verdict == REPRODUCED
+    assert verdict(cifar_claims.full_scale(far, ANCHORS, "fid", 0.05, "c")) == NOT_REPRODUCED
+    is_claim = cifar_claims.full_scale(near, ANCHORS, "inception_score", 0.05, "c")
+    assert is_claim.anchor == 7.768 and verdict(is_claim) == REPRODUCED
 
 
-def test_features_other_than_inception_are_never_compared_and_one_seed_is_inconclusive():
+def test_another_recipe_than_the_anchors_is_never_compared_and_one_seed_is_inconclusive():
     inception = [record(s, [17.7 + 0.1 * s]) for s in range(3)]
-    assert cifar_claims.full_scale(inception, ANCHORS, "fid", 2.0, 0.95, "c").verdict == REPRODUCED
-    claim_random = cifar_claims.full_scale(
-        [record(s, [17.7 + 0.1 * s], "random") for s in range(3)], ANCHORS, "fid", 2.0, 0.95, "c"
-    )
-    assert claim_random.verdict == INCONCLUSIVE and "random" in claim_random.metric
-    single = cifar_claims.full_scale([record(0, [17.7])], ANCHORS, "fid", 2.0, 0.95, "c")
-    assert single.verdict == INCONCLUSIVE and single.interval is None
+    assert verdict(cifar_claims.full_scale(inception, ANCHORS, "fid", 0.05, "c")) == REPRODUCED
+    for records in ([record(s, [17.7 + 0.1 * s], "random") for s in range(3)],
+                    [record(s, [17.7 + 0.1 * s], steps=2000) for s in range(3)]):  # fmt: skip
+        row = cifar_claims.full_scale(records, ANCHORS, "fid", 0.05, "c")
+        assert verdict(row) == INCONCLUSIVE and row.judgement.p_value is None
+        assert row.judgement.to_decide.startswith("needs the full-scale run")
+    single = cifar_claims.full_scale([record(0, [17.7])], ANCHORS, "fid", 0.05, "c")
+    assert verdict(single) == INCONCLUSIVE and single.interval is None
+
+
+def test_the_anchor_of_a_mean_of_runs_against_our_prediction_interval_for_such_a_mean():
+    values, anchor = [17.2, 18.9, 18.1, 17.6], 19.6
+    assert cifar_claims.anchor_runs("mean of 5 seeds") == 5 and cifar_claims.anchor_runs(math.nan) == 1
+    judged = cifar_claims.anchor_mean_of_runs(values, anchor, 5, 0.05)
+    n, mean, sd = 4, sum(values) / 4, pd.Series(values).std()
+    scale = sd * math.sqrt(1 / n + 1 / 5)
+    assert judged.p_value == pytest.approx(2 * stats.t.sf(abs(anchor - mean) / scale, n - 1))
+    half = stats.t.ppf(0.975, n - 1) * scale
+    assert judged.interval == pytest.approx((mean - half, mean + half))
+    assert judged.verdict(0.05) == NOT_REPRODUCED  # outside the interval for a 5-run mean
+    single = cifar_claims.anchor_mean_of_runs(values, anchor, 1, 0.05)
+    assert single == anchor_single_run(values, anchor, 0.05) and single.verdict(0.05) == REPRODUCED
 
 
 def test_curve_table_and_plot_are_written(tmp_path):
@@ -64,9 +85,8 @@ def test_curve_table_and_plot_are_written(tmp_path):
 def test_full_scale_claims_write_the_curve_files_and_headline_metrics(tmp_path):
     records = [record(seed, [30.0, 17.7 + 0.1 * seed]) for seed in range(3)]
     headline = {}
-    tolerances = {"fid": 2.0, "inception_score": 0.2}
     rows = cifar_claims.full_scale_claims(
-        records, ANCHORS, 0.95, tolerances, tmp_path / "curve.csv", tmp_path / "curve.png", headline
+        records, ANCHORS, 0.05, tmp_path / "curve.csv", tmp_path / "curve.png", headline
     )
     assert [row.claim_id for row in rows] == ["f.full_scale_fid", "f.full_scale_inception_score"]
     assert {row.code for row in rows} == {"src/kexue_repro/gan/cifar_claims.py:full_scale"}
@@ -76,23 +96,10 @@ def test_full_scale_claims_write_the_curve_files_and_headline_metrics(tmp_path):
 
 
 def test_claims_step_refuses_cifar_runs_without_the_curve_paths(tmp_path):
-    config = claims.ClaimsConfig(
-        confidence=0.95, tolerance=1e-6, mode_success=6, fid_tolerance=2, is_tolerance=0.2
-    )
+    config = claims.ClaimsConfig(confidence=0.95, tolerance=1e-6, gate=claims.Gate(1, "mean_image"))
     (tmp_path / "run.json").write_text(json.dumps(record(0, [30.0])))
     with pytest.raises(ValueError, match="--cifar-curve-csv"):
         claims.write_outputs(
-            [],
-            [],
-            [],
-            "",
-            "",
-            config,
-            tmp_path,
-            tmp_path,
-            "c.json",
-            "m.json",
-            [str(tmp_path / "run.json")],
-            None,
-            None,
-        )
+            [], [], [], "", "", "", config, tmp_path, tmp_path, "c.json", "m.json",
+            [str(tmp_path / "run.json")], None, None,
+        )  # fmt: skip

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from kexue_repro.common.claims import read_claims
-from kexue_repro.gan import claims, classifier, data, plan, probe, samples, train
+from kexue_repro.gan import claims, classifier, cost, data, plan, probe, samples, train
 
 CONFIG = {
     "gan": {
         "train": {
-            "lr": 1e-3, "betas": [0.0, 0.9], "n_dis": 1, "gp_lambda": 10, "gran_eps": 1e-8, "warmup_steps": 1,
-            "checkpoint_every": 2,
+            "lr": 1e-3, "betas": [0.0, 0.9], "n_dis": 1, "gp_lambda": 10, "gran_eps": 1e-8, "checkpoint_every": 2,
             "ring": {"modes": 8, "radius": 2, "std": 0.02, "steps": 3, "batch_size": 16, "latent": 2,
                      "gen_hidden": 8, "gen_depth": 1, "critic_hidden": 8, "critic_depth": 1},
             "mnist": {"steps": 3, "batch_size": 16, "latent": 2, "gen_hidden": 8, "gen_depth": 1,
@@ -24,10 +23,11 @@ CONFIG = {
         "samples": {"ring": {"n_eval": 100, "n_show": 4, "mode_share": 0.02}, "mnist": {"n_eval": 100, "n_show": 4}},
         "probe": {"scales": [1e-2, 1e-4], "seed": 0, "ring": {"points": 20, "pairs": 50},
                   "mnist": {"points": 20, "pairs": 50}},
+        "cost": {"methods": ["gn", "gp", "ns"], "rounds": 3, "steps_per_timing": 1, "warmup_steps": 1, "seed": 0},
     }
 }  # fmt: skip
-CLAIMS = json.dumps({"confidence": 0.95, "tolerance": 1e-6, "mode_success": 6, "fid_tolerance": 2.0,
-                     "is_tolerance": 0.2})  # fmt: skip
+CLAIMS = json.dumps({"confidence": 0.95, "tolerance": 1e-6,
+                     "gate": {"ring_min_modes": 1, "mnist_baseline": "mean_image"}})  # fmt: skip
 
 
 def settings(step: str, dataset: str) -> str:
@@ -88,22 +88,30 @@ def test_tiny_chain_writes_a_valid_ledger(tmp_path, capsys):
         argv += ["--classifier", str(tmp_path / "clf.pt"), "--out", str(out)]
         assert samples.main(argv) == 0
         scored.append(str(out))
-    argv = ["--settings", CLAIMS, "--runs", *runs, "--samples", *scored, "--probes", *probes]
+    timed = str(tmp_path / "cost.json")
+    argv = ["--settings", json.dumps(plan.cost_settings(CONFIG)), "--digits", digits, "--out", timed]
+    assert cost.main(argv) == 0
+    argv = ["--settings", CLAIMS, "--runs", *runs, "--samples", *scored, "--probes", *probes, "--cost", timed]
     argv += ["--classifier-metrics", str(tmp_path / "clf.json"), "--anchors", "data/anchors/gan.csv"]
     argv += ["--tables-dir", str(tmp_path / "tables"), "--plots-dir", str(tmp_path / "plots")]
     argv += ["--scale", "full", "--claims-out", str(tmp_path / "claims.json")]
     assert claims.main([*argv, "--metrics-out", str(tmp_path / "metrics.json")]) == 0
     ledger = {row["claim_id"]: row for row in read_claims(tmp_path / "claims.json")}
     assert ledger["a.gn_gradient_and_value_bounded"]["verdict"] == "reproduced"
-    assert len(ledger) == 10
+    assert ledger["a.gn_gradient_and_value_bounded"]["kind"] == "check"
+    assert len(ledger) == 14 and sum(row["kind"] == "check" for row in ledger.values()) == 3
     assert {row["scale"] for row in ledger.values()} == {"smoke"}  # (a)-(e) come from the smoke experiments
+    assert "timing rounds" in ledger["d.gn_costs_more_than_gp.ring"]["test"]
     assert (
         ledger["d.gn_costs_more_than_gp.ring"]["code"] == "src/kexue_repro/gan/claims.py:gn_costs_more_than"
     )
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert all(isinstance(v, (int, float)) for v in metrics.values())
+    assert not any("seconds" in name for name in metrics)  # timings stay out of the headline metrics
     for name in ("runs", "summary", "cost", "probes", "discontinuity"):
         assert (tmp_path / "tables" / f"{name}.csv").is_file()
+    record = json.loads((tmp_path / "ring_gn_0.json").read_text())
+    assert not {"seconds_per_step", "peak_rss_growth_mib", "saved_for_backward_mib"} & set(record)
     for name in ("ring_samples", "mnist_samples", "discontinuity"):
         assert (tmp_path / "plots" / f"{name}.png").is_file()
 

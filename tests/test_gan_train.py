@@ -24,7 +24,6 @@ SPEC = dict(
     gen_depth=1,
     critic_hidden=8,
     critic_depth=2,
-    warmup_steps=0,
     checkpoint_every=5,
     modes=8,
     radius=2.0,
@@ -60,14 +59,13 @@ def test_resume_after_kill_equals_an_unbroken_run(tmp_path, monkeypatch, method)
     assert torch.load(tmp_path / "b.ckpt", weights_only=True)["progress"]["step"] == 5
     monkeypatch.setattr(train, "training_step", real_step)
     # Settings that leave the weights alone do not discard the checkpoint.
-    later = dataclasses.replace(config, warmup_steps=1, checkpoint_every=4)
-    gen, critic, cost = train.train(later, None, cpu, tmp_path / "b.ckpt")
+    later = dataclasses.replace(config, checkpoint_every=4)
+    gen, critic, losses = train.train(later, None, cpu, tmp_path / "b.ckpt")
     resumed = states(gen, critic)
     assert resumed.keys() == unbroken.keys()
     for key in unbroken:
         assert torch.equal(resumed[key], unbroken[key]), key
-    assert cost["timed_steps"] == 6  # steps 6-12 ran, the first untimed
-    assert cost["saved_for_backward_mib"] > 0
+    assert set(losses) == {"final_loss_d", "final_loss_g"}  # what the seed determines: no timings
 
 
 def test_config_rejects_unknown_method_and_bad_sizes():

@@ -23,7 +23,7 @@ from conftest import REPO, run, tool
 
 # One ring run of the gan study's train step: its settings block, and the rest of its command line.
 GAN_TRAIN_SETTINGS = {
-    "lr": 1e-3, "betas": [0.0, 0.9], "n_dis": 1, "gp_lambda": 10, "gran_eps": 1e-8, "warmup_steps": 1,
+    "lr": 1e-3, "betas": [0.0, 0.9], "n_dis": 1, "gp_lambda": 10, "gran_eps": 1e-8,
     "checkpoint_every": 2, "modes": 8, "radius": 2, "std": 0.02, "steps": 5, "batch_size": 16,
     "latent": 2, "gen_hidden": 8, "gen_depth": 1, "critic_hidden": 8, "critic_depth": 1,
 }  # fmt: skip

@@ -3,6 +3,7 @@
 # official CNN on CIFAR-10 (FID/IS curve, claim (f)). Each job runs one module of kexue_repro.gan with its
 # step's settings (params.yaml gan.<step>; a job of one dataset gets that dataset's, kexue_repro.gan.plan).
 
+from kexue_repro.gan.plan import cost_settings as gan_cost_settings
 from kexue_repro.gan.plan import dataset_settings as gan_dataset_settings
 
 GAN = "results/gan"
@@ -183,6 +184,29 @@ rule gan_probe:
         " --digits {input.digits} --threads {threads} --out {output} > {log} 2>&1"
 
 
+rule gan_cost:
+    # Claims (d): every method's training step timed in interleaved rounds in one process, and its FLOPs counted.
+    input:
+        settings=settings_file("gan/cost", gan_cost_settings(config)),
+        digits=rules.gan_digits.output[0],
+        code=code_of("kexue_repro.gan.cost"),
+    output:
+        f"{GAN}/cost.json",
+    log:
+        "results/logs/gan/cost.log",
+    benchmark:
+        "results/benchmarks/gan/cost.tsv"
+    conda:
+        "../envs/kexue-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    shell:
+        "python -m kexue_repro.gan.cost --settings {input.settings} --digits {input.digits}"
+        " --threads {threads} --out {output} > {log} 2>&1"
+
+
 rule gan_cifar10:
     input:
         settings=step_settings(config, "gan", "cifar_data"),
@@ -242,6 +266,7 @@ rule gan_claims:
         ),
         samples=expand(f"{GAN}/samples/{{dataset}}.json", dataset=["ring", "mnist"]),
         probes=expand(f"{GAN}/probes/{{dataset}}.json", dataset=["ring", "mnist"]),
+        cost=rules.gan_cost.output[0],
         classifier=rules.gan_classifier.output.metrics,
         anchors="data/anchors/gan.csv",
         cifar_runs=GAN_CIFAR_RUNS,
@@ -296,7 +321,8 @@ rule gan_claims:
         plots_dir=lambda wildcards, output: os.path.dirname(output.ring_plot),
     shell:
         "python -m kexue_repro.gan.claims --settings {input.settings} --runs {input.runs} --samples {input.samples}"
-        " --probes {input.probes} --classifier-metrics {input.classifier} --anchors {input.anchors}"
+        " --probes {input.probes} --cost {input.cost} --classifier-metrics {input.classifier}"
+        " --anchors {input.anchors}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
         " --cifar-runs {input.cifar_runs} {params.cifar_curve} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
@@ -311,6 +337,7 @@ rule gan:
         rules.gan_claims.input.runs,
         rules.gan_claims.input.samples,
         rules.gan_claims.input.probes,
+        rules.gan_claims.input.cost,
         rules.gan_claims.output,
         rules.gan_claims.input.cifar_runs,
         GAN_CIFAR_MODELS,

@@ -4,24 +4,41 @@ and the FID-at-step curve of every seed.
 The official protocol (basiclab/GNGAN-PyTorch ``train.py``): FID/IS of G every eval_step steps, the checkpoint
 with the best FID kept as ``best_model.pt`` and scored (``--eval``, 50k samples). Ours reads the same off the
 curve: per seed, G's best FID over the measured steps and the IS at that step; the EMA generator's last value is
-reported beside it. A run whose features are not Inception's is never compared with published numbers.
+reported beside it. The published numbers (basiclab's misc/eval.csv) are means of 5 seeds, the anchors' notes
+say: our seeds' prediction interval for such a mean decides, and only at the recipe they come from (Inception
+features, the official 200k steps); any other run is inconclusive.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from typing import Any
+import re
+from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from kexue_repro.common.atomic import write_csv
-from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, claim
-from kexue_repro.common.stats import claim_interval, describe, t_interval
+from kexue_repro.common.claims import Claim, claim
+from kexue_repro.common.inference import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Judgement,
+    anchor_single_run,
+    fixed,
+)
 from kexue_repro.gan.plots import plot_curve
 
 CURVE_FIELDS = ["seed", "step", "fid_g", "is_mean_g", "is_std_g", "fid_ema", "is_mean_ema", "is_std_ema"]
 ANCHOR_MODEL, ANCHOR_TASK = "GN", "CIFAR10"
+METRICS = ("fid", "inception_score")
+OFFICIAL_STEPS = 200_000  # total_steps of the official config/GN-GAN_CIFAR10_CNN.txt: the anchors' recipe
+SECTION = (
+    "GN-GAN (arXiv 2109.02235), CIFAR-10 results of the CNN model, as its authors' repository reports them"
+)
 FLOAT_FORMAT = "%.8g"
 
 
@@ -44,16 +61,38 @@ def official_protocol(curve: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def band_verdict(interval: tuple[float, float, float] | None, anchor: float, tolerance: float) -> str:
-    """Reproduced: the interval lies within anchor +- tolerance; not reproduced: wholly outside; else inconclusive."""
-    if interval is None:
-        return INCONCLUSIVE
-    _, low, high = interval
-    if high < anchor - tolerance or low > anchor + tolerance:
-        return NOT_REPRODUCED
-    if anchor - tolerance <= low and high <= anchor + tolerance:
-        return REPRODUCED
-    return INCONCLUSIVE
+def anchor_runs(note: object) -> int:
+    """How many runs a published number averages, from its anchors note ("mean of 5 seeds"); 1 otherwise."""
+    found = re.search(r"mean of (\d+) (?:seeds|runs)", str(note)) if isinstance(note, str) else None
+    return int(found.group(1)) if found else 1
+
+
+def anchor_mean_of_runs(values: Sequence[float], anchor: float, runs: int, alpha: float) -> Judgement:
+    """``anchor_single_run`` for a published number that is the mean of ``runs`` runs: the anchor against our
+    prediction interval for the mean of ``runs`` further runs, mean +- t sd sqrt(1/n + 1/runs) (t with n - 1
+    df); a significant p-value says not reproduced. With runs = 1 it is anchor_single_run itself."""
+    # FRAMEWORK? common.inference.anchor_single_run generalised to a published mean of several runs.
+    if runs == 1:
+        return anchor_single_run(values, anchor, alpha)
+    v = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
+    n = len(v)
+    if n < 2:
+        return fixed(
+            INCONCLUSIVE, f"fewer than 2 seeds (has {n})", to_decide=f"needs at least 2 seeds; has {n}"
+        )
+    sd, mean = float(v.std(ddof=1)), float(v.mean())
+    if sd == 0:
+        verdict = REPRODUCED if anchor == mean else NOT_REPRODUCED
+        return Judgement(f"prediction of a mean of {runs} runs over {n} seeds", None, verdict, verdict, mean,
+                         no_p_reason=f"no spread: all {n} seeds give {mean:.6g}")  # fmt: skip
+    scale = sd * math.sqrt(1 / n + 1 / runs)
+    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * scale
+    p = float(2 * stats.t.sf(abs(anchor - mean) / scale, n - 1))
+    return Judgement(
+        f"prediction interval for the mean of {runs} runs from {n} seeds (anchor as a further such mean, t "
+        f"with {n - 1} df)",
+        p, NOT_REPRODUCED, REPRODUCED, mean, (mean - half, mean + half),
+    )  # fmt: skip
 
 
 @claim
@@ -61,12 +100,12 @@ def full_scale(
     records: list[dict[str, Any]],
     anchors: pd.DataFrame,
     metric: str,
-    tolerance: float,
-    confidence: float,
+    alpha: float,
     evidence: str,
 ) -> Claim:
     """(f) for ``metric`` (fid or inception_score), stated at scale full: the per-seed values of the official
-    protocol against the authors' number, within anchor +- tolerance."""
+    protocol against the authors' number, which is the mean of the runs its note names (else a single run);
+    decided only at the recipe the number comes from (Inception features, the official step budget)."""
     curve = curve_table(records)
     per_seed = official_protocol(curve) if len(curve) else pd.DataFrame(columns=["seed", metric])
     row = anchors[
@@ -74,26 +113,37 @@ def full_scale(
     ]
     if len(row) != 1:
         raise ValueError(f"anchors: expected one {ANCHOR_MODEL}/{ANCHOR_TASK}/{metric} row, found {len(row)}")
-    anchor, source = float(row["value"].iloc[0]), str(row["source"].iloc[0])
+    anchor, source, note = float(row["value"].iloc[0]), str(row["source"].iloc[0]), row["note"].iloc[0]
+    runs = anchor_runs(note)
     features = sorted({r["features"] for r in records})
-    steps = sorted({r["steps"] for r in records})
-    interval = t_interval(per_seed[metric], confidence)
-    comparable = features == ["inception"]
+    steps = sorted({int(r["steps"]) for r in records})
+    values = per_seed[metric].astype(float).tolist()
+    judged = anchor_mean_of_runs(values, anchor, runs, alpha)
+    if features != ["inception"] or steps != [OFFICIAL_STEPS]:
+        judged = fixed(
+            INCONCLUSIVE,
+            f"not the recipe the anchor comes from: features {features}, step budget {steps}",
+            to_decide=f"needs the full-scale run: torch-fidelity's Inception features and the official "
+            f"{OFFICIAL_STEPS:,} steps (has features {features}, steps {steps})",
+        )
     ema_column = "fid_ema_last" if metric == "fid" else "is_ema_last"
     ema = per_seed[ema_column].mean() if len(per_seed) else math.nan
     return Claim(
         study="gan",
         claim_id=f"f.full_scale_{metric}",
+        kind="claim",
+        section=SECTION,
         statement=f"GN-GAN with the official CNN on CIFAR-10 reaches the authors' {metric} "
-        f"({anchor:g}, {row['note'].iloc[0]}).",
-        metric=f"{metric} of G, best over the curve per seed (official best_model protocol), {confidence:.0%} "
-        f"t-interval {describe(interval)}; EMA generator at the last step: mean {ema:.4g}; "
+        f"({anchor:g}, {note if isinstance(note, str) else 'a single run'}).",
+        metric=f"{metric} of G, best over the curve per seed (official best_model protocol): "
+        f"{[round(v, 4) for v in values]}; EMA generator at the last step: mean {ema:.4g}; "
         f"features {features}, step budget {steps}",
-        ours=None if interval is None else round(interval[0], 6),
-        interval=claim_interval(interval),
-        criterion=f"interval within anchor +- {tolerance:g} (reproduced); wholly outside (not reproduced); "
-        "otherwise, < 2 seeds, or features other than Inception (inconclusive)",
-        verdict=band_verdict(interval, anchor, tolerance) if comparable else INCONCLUSIVE,
+        ours=None if judged.estimate is None else round(judged.estimate, 6),
+        criterion=f"the anchor inside our {1 - alpha:.0%} prediction interval for "
+        f"{'one run' if runs == 1 else f'the mean of {runs} runs'} (reproduced) or significantly outside it at "
+        "the Holm-adjusted level (not reproduced); inconclusive with < 2 seeds, or at another recipe than the "
+        "anchor's (features other than Inception, another step budget)",
+        judgement=judged,
         scale="full",
         evidence=evidence,
         anchor=anchor,
@@ -105,21 +155,17 @@ def full_scale(
 def full_scale_claims(
     records: list[dict[str, Any]],
     anchors: pd.DataFrame,
-    confidence: float,
-    tolerances: dict[str, float],
+    alpha: float,
     curve_csv: str | os.PathLike,
     curve_png: str | os.PathLike,
     headline: dict[str, float],
 ) -> list[Claim]:
-    """Claims (f), one per metric of ``tolerances`` (fid, inception_score), from the CIFAR-10 run records;
-    writes their FID-at-step table and plot and adds the seeds' means to ``headline``."""
+    """Claims (f), one per metric of METRICS (fid, inception_score), from the CIFAR-10 run records; writes
+    their FID-at-step table and plot and adds the seeds' means to ``headline``."""
     curve = curve_table(records)
     write_csv(curve_csv, curve, FLOAT_FORMAT)
     plot_curve(curve, curve_png)
     per_seed = official_protocol(curve)
     for column in ("fid", "inception_score", "fid_ema_last", "is_ema_last"):
         headline[f"cifar10_gn_{column}"] = round(float(per_seed[column].mean()), 6)
-    return [
-        full_scale(records, anchors, metric, tolerance, confidence, str(curve_csv))
-        for metric, tolerance in tolerances.items()
-    ]
+    return [full_scale(records, anchors, metric, alpha, str(curve_csv)) for metric in METRICS]

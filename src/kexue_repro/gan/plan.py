@@ -23,3 +23,8 @@ def dataset_block(block: dict[str, Any], dataset: str) -> dict[str, Any]:
 def dataset_settings(config: dict[str, Any], step: str, dataset: str) -> dict[str, Any]:
     """``gan.<step>`` for one dataset: what a job of that dataset reads."""
     return dataset_block(config["gan"][step], dataset)
+
+
+def cost_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What the cost job reads: ``gan.cost`` and, per dataset, the ``gan.train`` settings its runs train with."""
+    return config["gan"]["cost"] | {"train": {d: dataset_settings(config, "train", d) for d in DATASETS}}

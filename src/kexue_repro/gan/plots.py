@@ -31,7 +31,8 @@ def _digit_mosaic(images: np.ndarray) -> np.ndarray:
 
 
 def plot_runs(runs: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
-    """One panel per run record (its stored samples), runs of one dataset only."""
+    """One panel per run record (its stored samples), runs of one dataset only; a run that failed the training
+    gate (``trained`` False) says so in its title."""
     columns = min(len(runs), 6)
     rows = math.ceil(len(runs) / columns)
     fig, axes = figure(rows, columns, figsize=(2.2 * columns, 2.2 * rows), squeeze=False)
@@ -39,7 +40,9 @@ def plot_runs(runs: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
         ax.axis("off")
     for ax, run in zip(axes.flat, runs):
         samples = np.asarray(run["samples"], dtype=float)
-        title = f"{run['method']} seed {run['seed']}"
+        title = f"{run['method']} seed {run['seed']}" + (
+            " (untrained)" if run.get("trained") is False else ""
+        )
         if run["dataset"] == "ring":
             _draw_ring(ax, samples, np.asarray(run["ring_centers"]), title)
         else:

@@ -1,8 +1,10 @@
 """The quality of trained GANs' samples, scored after training: one job per dataset (``gan.samples``).
 
 Ring: modes covered, high-quality share, energy distance; digits: Frechet distance to the held-out digits in
-the features of the digit classifier. The samples come from their own seeded generator (seed + EVAL_STREAM),
-apart from the training stream, so scoring more or fewer of them never retrains.
+the features of the digit classifier, and beside it that of two trivial generators, the training gate's
+baselines (``frechet_baselines``: the per-pixel mean image of the training digits, repeated; uniform noise
+images). The samples come from their own seeded generator (seed + EVAL_STREAM), apart from the training
+stream, so scoring more or fewer of them never retrains.
 
     python -m kexue_repro.gan.samples --settings FILE --models PT ... [--classifier PT --digits NPZ] --out JSON
 """
@@ -10,9 +12,10 @@ apart from the training stream, so scoring more or fewer of them never retrains.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -26,6 +29,7 @@ from kexue_repro.gan.model import Generator
 from kexue_repro.gan.train import TrainConfig, load_model
 
 EVAL_STREAM = 1_000_003  # the samples scored: seed + this, apart from the training stream
+BASELINE_SEED = 0  # the noise images of the digits' trivial baseline
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,35 @@ def sample_quality(
     return {"frechet_distance": fd, "n_real": len(test_images)}, fake
 
 
-def score(model: str, config: SamplesConfig, classifier: str | None, digits: dict) -> dict[str, Any]:
-    """The quality record of one trained model, with the samples shown in the plots."""
+def frechet_baselines(classifier: str, digits: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+    """The Frechet distance to the held-out digits of ``n`` images of two generators that learned nothing of
+    a digit's shape: the training digits' per-pixel mean image repeated, and uniform noise in [-1, 1]."""
+    rng = torch.Generator().manual_seed(BASELINE_SEED)
+    trivial = {
+        "mean_image": digits["train_images"].mean(dim=0, keepdim=True).expand(n, -1),
+        "uniform_noise": torch.rand(n, digits["train_images"].shape[1], generator=rng) * 2 - 1,
+    }
+    features = load_classifier(classifier)
+    return {
+        name: evaluate.frechet_distance(features, fake, digits["test_images"])
+        for name, fake in trivial.items()
+    }
+
+
+def score(
+    model: str, config: SamplesConfig, classifier: str | None, digits: dict,
+    baselines: Callable[[], dict[str, float]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The quality record of one trained model, with the samples shown in the plots (and, for digits, the
+    trivial generators' distances: ``baselines()``, by default computed here)."""
     gen, _, run = load_model(model)
     if run.dataset == "mnist" and (classifier is None or not digits):
         raise ValueError(f"{model}: a digits model needs --classifier and --digits")
     metrics, fake = sample_quality(gen, run, config, classifier, digits.get("test_images"))
+    if run.dataset == "mnist":
+        metrics["frechet_baselines"] = (
+            baselines() if baselines else frechet_baselines(classifier, digits, config.n_eval)
+        )
     shown = [[round(v, 4) for v in row] for row in fake[: config.n_show].tolist()]
     print(f"{model}: { ({k: v for k, v in metrics.items() if isinstance(v, (int, float))}) }")
     return {"dataset": run.dataset, "method": run.method, "seed": run.seed} | metrics | {"samples": shown}
@@ -80,7 +107,10 @@ def _main(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     config = build(SamplesConfig, args.settings, "gan.samples")
     digits = data.load_digits(args.digits)[0] if args.digits else {}
-    write_json(args.out, [score(model, config, args.classifier, digits) for model in args.models])
+    baselines = functools.cache(
+        lambda: frechet_baselines(args.classifier, digits, config.n_eval)
+    )  # once a job
+    write_json(args.out, [score(model, config, args.classifier, digits, baselines) for model in args.models])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,6 @@
-"""Training of one GAN (one method, one dataset, one seed), resumable, with the cost of every step measured
-(the quality of its samples is the next step's, kexue_repro.gan.samples).
+"""Training of one GAN (one method, one dataset, one seed), resumable. Its record holds only what the seed
+determines (the final losses): the quality of its samples is the next step's (kexue_repro.gan.samples), the
+cost of a step is measured apart, by repeated interleaved timings in one process (kexue_repro.gan.cost).
 
 Losses: WGAN-GP uses the Wasserstein loss plus lambda * gradient penalty; every other method uses the
 non-saturating (BCE-with-logits) loss on its D^, as the official GN-GAN CNN configuration does.
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
-import time
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -29,7 +28,7 @@ from kexue_repro.gan.model import METHODS, Critic, Generator, gradient_penalty, 
 from kexue_repro.gan.plan import DATASETS
 
 # Settings that leave the trained weights alone: a checkpoint saved under other values of these resumes.
-NOT_WEIGHTS = ("warmup_steps", "checkpoint_every")
+NOT_WEIGHTS = ("checkpoint_every",)
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,6 @@ class TrainConfig:
     gen_depth: int  # hidden layers of the generator
     critic_hidden: int
     critic_depth: int  # hidden layers of the critic
-    warmup_steps: int  # untimed steps before the timing of a step starts
     checkpoint_every: int
     digits_sha256: str  # of the digits file for mnist; empty for the ring
     device_type: str
@@ -69,8 +67,6 @@ class TrainConfig:
             raise ValueError(
                 "steps, batch size, n_dis, latent, hidden sizes, depths, checkpoint_every must be >= 1"
             )
-        if self.warmup_steps < 0:
-            raise ValueError("gan.train: warmup_steps must be >= 0")
         ring = [self.modes, self.radius, self.std]
         if ring.count(None) != (0 if self.dataset == "ring" else len(ring)):
             raise ValueError("gan.train: modes, radius and std are the ring's, and all needed there")
@@ -149,25 +145,6 @@ def training_step(
     return float(loss_d.detach()), float(loss_g.detach())
 
 
-def saved_tensor_bytes(step) -> tuple[int, Any]:
-    """Bytes of the distinct tensors autograd saves for backward while ``step()`` runs, and its result."""
-    seen: dict[tuple[int, int], int] = {}
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        key = (tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
-        seen[key] = key[1]
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        result = step()
-    return sum(seen.values()), result
-
-
-def peak_rss_mib() -> float:
-    """The process's peak resident set size so far (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def train(
     config: TrainConfig,
     train_images: torch.Tensor | None,
@@ -177,9 +154,8 @@ def train(
     """Train for ``config.steps`` steps, resuming from ``checkpoint_path`` when it holds this run.
 
     Every ``checkpoint_every`` steps the state (weights, Adam states, random generator, step) is saved
-    atomically, so a killed run continues to the same weights as an unbroken one. Cost: wall time per
-    step over the steps this process ran after ``warmup_steps``; the growth of peak RSS over the loop;
-    and the bytes autograd saved for backward in one step (activation memory, double backprop included).
+    atomically, so a killed run continues to the same weights as an unbroken one. Returns the networks and
+    the final critic and generator losses.
     """
     rng = seed_everything(config.seed)
     gen, critic = (net.to(device) for net in build_models(config))
@@ -191,32 +167,14 @@ def train(
         generator=gen, critic=critic, opt_g=opt_g, opt_d=opt_d, rng=rng,
     )  # fmt: skip
     done = checkpoint.resume(step=0)["step"]
-
-    def step() -> tuple[float, float]:
-        return training_step(config, gen, critic, opt_g, opt_d, batches, rng, device)
-
-    rss_before, times, saved_bytes, losses = peak_rss_mib(), [], None, (float("nan"),) * 2
+    losses = (float("nan"),) * 2
     for index in range(done, config.steps):
-        started = time.perf_counter()
-        if saved_bytes is None:
-            saved_bytes, losses = saved_tensor_bytes(step)
-        else:
-            losses = step()
+        losses = training_step(config, gen, critic, opt_g, opt_d, batches, rng, device)
         for name, value in zip(("critic", "generator"), losses):
             check_finite_loss(value, index + 1, f"gan train {config.method} seed={config.seed}, {name}")
-        if index - done >= config.warmup_steps:
-            times.append(time.perf_counter() - started)
         if (index + 1) % config.checkpoint_every == 0 and index + 1 < config.steps:
             checkpoint.save(step=index + 1)
-    cost = {
-        "seconds_per_step": sum(times) / len(times) if times else None,
-        "timed_steps": len(times),
-        "peak_rss_growth_mib": peak_rss_mib() - rss_before,
-        "saved_for_backward_mib": saved_bytes / 2**20 if saved_bytes is not None else None,
-        "final_loss_d": losses[0],
-        "final_loss_g": losses[1],
-    }
-    return gen, critic, cost
+    return gen, critic, {"final_loss_d": losses[0], "final_loss_g": losses[1]}
 
 
 def save_model(path: str | os.PathLike, gen: Generator, critic: Critic, config: TrainConfig) -> None:
@@ -247,16 +205,18 @@ def _main(args: argparse.Namespace) -> None:
         TrainConfig, args.settings, "gan.train", dataset=args.dataset, method=args.method, seed=args.seed,
         digits_sha256=digits_sha256, device_type=device.type,
     )  # fmt: skip
-    gen, critic, cost = train(config, digits.get("train_images"), device, args.checkpoint)
+    gen, critic, losses = train(config, digits.get("train_images"), device, args.checkpoint)
     record = (
         {"dataset": config.dataset, "method": config.method, "seed": config.seed, "steps": config.steps}
         | {"threads": args.threads, "model": str(args.out)}
-        | cost
+        | losses
     )
     save_model(args.out, gen.cpu(), critic.cpu(), config)
     write_json(args.metrics_out, record)
     discard_checkpoint(args.checkpoint)
-    print(f"{args.out}: {cost['seconds_per_step']:.4g} s/step")
+    print(
+        f"{args.out}: final losses critic {losses['final_loss_d']:.4g}, generator {losses['final_loss_g']:.4g}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -268,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
     parser.add_argument("--out", required=True, help="the trained generator and critic (.pt)")
-    parser.add_argument("--metrics-out", required=True, help="the run record: cost and final losses (.json)")
+    parser.add_argument("--metrics-out", required=True, help="the run record: its final losses (.json)")
     parser.add_argument("--digits", help="the digits .npz, for mnist (its training split)")
     return run(_main, parser.parse_args(argv))
 
