@@ -50,6 +50,11 @@ def test_holm_matches_the_step_down_by_hand_and_decides_the_ledger():
     assert [r["verdict"] for r in rows] == ["reproduced", "inconclusive", "inconclusive", "reproduced"]
     assert rows[1]["p_adjusted"] == pytest.approx(0.06) and rows[3]["p_adjusted"] is None
     assert rows[1]["to_decide"].startswith("reproduced before the Holm adjustment")
+    cost = Claim("s", "cost", "claim", "st", "m", 0.0, "crit", "smoke", "ev", section="§1", family="cost",
+                 judgement=inference.Judgement("t", 0.001, "reproduced", "inconclusive"))  # fmt: skip
+    with_cost = ledger_rows([*claims, cost], ALPHA)
+    assert [r["p_adjusted"] for r in with_cost[:3]] == [r["p_adjusted"] for r in rows[:3]]  # its own family
+    assert with_cost[4]["p_adjusted"] == pytest.approx(0.001) and with_cost[4]["holm_family"] == "cost"
 
 
 def test_power_figures_are_statsmodels_solve_power():
@@ -90,6 +95,12 @@ def test_stratified_proportions_is_statsmodels_cochran_mantel_haenszel():
 
 
 def test_anchor_is_judged_by_the_single_run_prediction_interval_of_ols():
+    single, mean_of_5 = (
+        inference.prediction_interval(A, ALPHA),
+        inference.prediction_interval(A, ALPHA, runs=5),
+    )
+    ratio = (mean_of_5[1] - mean_of_5[0]) / (single[1] - single[0])
+    assert ratio == pytest.approx(math.sqrt((1 / 5 + 1 / 5) / (1 + 1 / 5)))  # n = 5 seeds here
     frame = sm.OLS(A, np.ones_like(A)).fit().get_prediction(np.ones((1, 1))).summary_frame(alpha=ALPHA)
     interval = inference.prediction_interval(A, ALPHA)
     assert interval == pytest.approx((frame["obs_ci_lower"][0], frame["obs_ci_upper"][0]), rel=1e-12)
@@ -97,6 +108,18 @@ def test_anchor_is_judged_by_the_single_run_prediction_interval_of_ols():
     assert inference.anchor_single_run(A, interval[1] + 0.01, ALPHA).verdict(ALPHA) == "not reproduced"
     assert inference.single_run_beyond_noise(A - B, 3.0, ALPHA).verdict(ALPHA) == "reproduced"
     assert inference.single_run_beyond_noise(A - B, 0.5, ALPHA).verdict(ALPHA) == "inconclusive"
+
+
+def test_an_anchor_that_is_a_mean_of_runs_is_judged_against_the_interval_for_such_a_mean():
+    values, anchor = [17.2, 18.9, 18.1, 17.6], 19.6
+    judged = inference.anchor_single_run(values, anchor, ALPHA, runs=5)
+    n, mean, sd = 4, np.mean(values), np.std(values, ddof=1)
+    scale = sd * math.sqrt(1 / n + 1 / 5)
+    assert judged.p_value == pytest.approx(2 * stats.t.sf(abs(anchor - mean) / scale, n - 1))
+    half = stats.t.ppf(0.975, n - 1) * scale
+    assert judged.interval == pytest.approx((mean - half, mean + half))
+    assert judged.verdict(ALPHA) == "not reproduced"  # outside the interval for a 5-run mean
+    assert inference.anchor_single_run(values, anchor, ALPHA).verdict(ALPHA) == "reproduced"
 
 
 def test_too_few_seeds_say_so_and_what_would_decide():

@@ -76,6 +76,7 @@ class Claim:
     anchor: float | str | None = None
     anchor_source: str | None = None
     seeds: Sequence[int] = field(default_factory=tuple)
+    family: str = "claims"  # the Holm family; declared cost claims (timings) form their own, "cost"
     code: str | None = None  # the one function that states this claim: "src/<module path>.py:<function>"
 
     def __post_init__(self) -> None:
@@ -112,7 +113,8 @@ class Claim:
             "statement": self.statement, "metric": self.metric, "ours": self.ours,
             "interval": [round(x, 6) for x in self.interval] if self.interval is not None else None,
             "anchor": self.anchor, "anchor_source": self.anchor_source, "criterion": self.criterion,
-            "test": judged.test, "alpha": alpha, "p_value": _round(judged.p_value),
+            "test": judged.test, "alpha": alpha, "holm_family": self.family if self.kind == "claim" else None,
+            "p_value": _round(judged.p_value),
             "p_adjusted": _round(p_adjusted), "no_p_reason": judged.no_p_reason or self.no_p_reason,
             "verdict_unadjusted": unadjusted, "verdict": final,
             "needed_n": judged.needed_n, "detectable_effect": _round(judged.detectable_effect),
@@ -176,11 +178,17 @@ def validate_ledger(rows: list[dict[str, Any]], source: str) -> None:
 
 
 def ledger_rows(claims: Sequence[Claim], alpha: float) -> list[dict[str, Any]]:
-    """The rows of one study's ledger: the p-values of its claims (not its checks) Holm-adjusted together,
-    each claim decided by its adjusted p-value."""
+    """The rows of one study's ledger: the p-values of its claims (not its checks) Holm-adjusted together
+    within each family, each claim decided by its adjusted p-value. Cost claims, whose timings differ from
+    machine to machine, are a family of their own, so they move no other claim's adjusted p-value."""
     alpha = round(alpha, 12)  # 1 - 0.95 is 0.050000000000000044
-    tested = [i for i, c in enumerate(claims) if c.kind == "claim" and c.judgement.p_value is not None]
-    adjusted = dict(zip(tested, holm([claims[i].judgement.p_value for i in tested])))
+    adjusted: dict[int, float] = {}
+    for family in dict.fromkeys(c.family for c in claims):
+        tested = [
+            i for i, c in enumerate(claims)
+            if c.kind == "claim" and c.family == family and c.judgement.p_value is not None
+        ]  # fmt: skip
+        adjusted |= dict(zip(tested, holm([claims[i].judgement.p_value for i in tested])))
     return [c.as_row(alpha, adjusted.get(i)) for i, c in enumerate(claims)]
 
 

@@ -14,19 +14,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from kexue_repro.common.atomic import write_csv
 from kexue_repro.common.claims import Claim, claim
 from kexue_repro.common.inference import (
     INCONCLUSIVE,
-    NOT_REPRODUCED,
-    REPRODUCED,
-    Judgement,
     anchor_single_run,
     fixed,
 )
@@ -67,34 +62,6 @@ def anchor_runs(note: object) -> int:
     return int(found.group(1)) if found else 1
 
 
-def anchor_mean_of_runs(values: Sequence[float], anchor: float, runs: int, alpha: float) -> Judgement:
-    """``anchor_single_run`` for a published number that is the mean of ``runs`` runs: the anchor against our
-    prediction interval for the mean of ``runs`` further runs, mean +- t sd sqrt(1/n + 1/runs) (t with n - 1
-    df); a significant p-value says not reproduced. With runs = 1 it is anchor_single_run itself."""
-    # FRAMEWORK? common.inference.anchor_single_run generalised to a published mean of several runs.
-    if runs == 1:
-        return anchor_single_run(values, anchor, alpha)
-    v = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
-    n = len(v)
-    if n < 2:
-        return fixed(
-            INCONCLUSIVE, f"fewer than 2 seeds (has {n})", to_decide=f"needs at least 2 seeds; has {n}"
-        )
-    sd, mean = float(v.std(ddof=1)), float(v.mean())
-    if sd == 0:
-        verdict = REPRODUCED if anchor == mean else NOT_REPRODUCED
-        return Judgement(f"prediction of a mean of {runs} runs over {n} seeds", None, verdict, verdict, mean,
-                         no_p_reason=f"no spread: all {n} seeds give {mean:.6g}")  # fmt: skip
-    scale = sd * math.sqrt(1 / n + 1 / runs)
-    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * scale
-    p = float(2 * stats.t.sf(abs(anchor - mean) / scale, n - 1))
-    return Judgement(
-        f"prediction interval for the mean of {runs} runs from {n} seeds (anchor as a further such mean, t "
-        f"with {n - 1} df)",
-        p, NOT_REPRODUCED, REPRODUCED, mean, (mean - half, mean + half),
-    )  # fmt: skip
-
-
 @claim
 def full_scale(
     records: list[dict[str, Any]],
@@ -118,7 +85,7 @@ def full_scale(
     features = sorted({r["features"] for r in records})
     steps = sorted({int(r["steps"]) for r in records})
     values = per_seed[metric].astype(float).tolist()
-    judged = anchor_mean_of_runs(values, anchor, runs, alpha)
+    judged = anchor_single_run(values, anchor, alpha, runs=runs)
     if features != ["inception"] or steps != [OFFICIAL_STEPS]:
         judged = fixed(
             INCONCLUSIVE,

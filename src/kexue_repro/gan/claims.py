@@ -16,9 +16,8 @@ statements, Holm-adjusted together by common.claims.write_claims, ``kind`` check
 - d, per dataset and baseline (gp, ns) (claim, a declared cost claim): a GN training step takes longer than a
   baseline's, paired over the rounds of repeated, interleaved timings in one process (kexue_repro.gan.cost);
   the FLOPs of a step are reported beside. Its timings are the only numbers of the ledger that differ from one
-  machine, or one run, to the next. FRAMEWORK?: their p-values enter the study's one Holm family, so where a
-  timing p-value falls between the others' it shifts the other claims' adjusted p-values (not, so far, their
-  verdicts); declared cost claims would need a family of their own to leave the rest of the ledger identical.
+  machine, or one run, to the next, so these claims form a Holm family of their own (``family="cost"``):
+  the rest of the ledger is identical on every machine.
 - e, per dataset (claim): Su's objection 3, GN's samples are worse than WGAN-GP's, paired over seeds.
 - f (full scale only, ``cifar_claims``): GN-GAN's CIFAR-10 FID and IS against the authors' numbers.
 
@@ -474,6 +473,7 @@ def gn_costs_more_than(
         study=STUDY,
         claim_id=f"d.gn_costs_more_than_{baseline}.{dataset}",
         kind="claim",
+        family="cost",
         section=SECTION_GP,
         statement=f"({dataset}) A GN training step takes longer than a {baseline} step (second-order gradients "
         "in both the D and the G step). A declared cost claim: its timings, and only they, differ from machine "

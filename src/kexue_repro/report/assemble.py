@@ -14,7 +14,7 @@ from kexue_repro.common.claims import VERDICTS, read_claims
 from kexue_repro.common.provenance import read_provenance
 
 COLUMNS = [
-    "study", "claim_id", "kind", "verdict", "verdict_unadjusted", "p_value", "p_adjusted", "alpha",
+    "study", "claim_id", "kind", "verdict", "verdict_unadjusted", "p_value", "p_adjusted", "holm_family", "alpha",
     "section", "statement", "metric", "ours", "interval_low", "interval_high", "anchor", "anchor_source",
     "criterion", "test", "no_p_reason", "needed_n", "detectable_effect", "to_decide", "scale", "seeds",
     "evidence", "code",
