@@ -13,7 +13,6 @@ from kexue_repro.common.claims import (
     NOT_REPRODUCED,
     REPRODUCED,
     Claim,
-    interval_verdict,
     read_claims,
     verdict,
     write_claims,
@@ -82,14 +81,6 @@ def test_write_csv_is_byte_stable(tmp_path):
     write_csv(tmp_path / "a.csv", frame)
     write_csv(tmp_path / "b.csv", frame)
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes() == b"x,y\n0.333333,a\n2,b\n"
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [(0.1, 0.5, REPRODUCED), (-0.5, -0.1, NOT_REPRODUCED), (-0.1, 0.1, INCONCLUSIVE)],
-)
-def test_interval_verdict(low, high, expected):
-    assert interval_verdict(low, high) == expected
 
 
 def test_verdict_of_a_criterion():

@@ -37,22 +37,6 @@ def verdict(holds: bool | None) -> str:
     return REPRODUCED if holds else NOT_REPRODUCED
 
 
-def interval_verdict(low: float, high: float, threshold: float = 0.0) -> str:
-    """Verdict for 'the effect is above threshold' from an interval: all above, all below, or straddling."""
-    if low > threshold:
-        return REPRODUCED
-    if high < threshold:
-        return NOT_REPRODUCED
-    return INCONCLUSIVE
-
-
-def combine(verdicts: Sequence[str]) -> str:
-    """All parts reproduced -> reproduced; any part not reproduced -> not reproduced; else inconclusive."""
-    if verdicts and all(v == REPRODUCED for v in verdicts):
-        return REPRODUCED
-    return NOT_REPRODUCED if NOT_REPRODUCED in verdicts else INCONCLUSIVE
-
-
 @dataclass(frozen=True)
 class Claim:
     """One ledger row. Give ``judgement`` (a test from common.inference), or for a row no sampling statistic
