@@ -99,7 +99,9 @@ def test_tiny_chain_writes_a_valid_ledger(tmp_path, capsys):
     ledger = {row["claim_id"]: row for row in read_claims(tmp_path / "claims.json")}
     assert ledger["a.gn_gradient_and_value_bounded"]["verdict"] == "reproduced"
     assert ledger["a.gn_gradient_and_value_bounded"]["kind"] == "check"
-    assert len(ledger) == 14 and sum(row["kind"] == "check" for row in ledger.values()) == 3
+    assert len(ledger) == 17 and sum(row["kind"] == "check" for row in ledger.values()) == 5
+    assert ledger["d.gn_costs_more_than_gp.ring"]["holm_family"] == "cost"
+    assert {"gate.runs_trained.ring", "c.su_variant_covers_fewer_modes"} <= set(ledger)
     assert {row["scale"] for row in ledger.values()} == {"smoke"}  # (a)-(e) come from the smoke experiments
     assert "timing rounds" in ledger["d.gn_costs_more_than_gp.ring"]["test"]
     assert (

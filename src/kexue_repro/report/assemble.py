@@ -80,8 +80,8 @@ def headline(table: pd.DataFrame) -> str:
     return (
         ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
         + f" (of {len(claims)} claims of the posts, Holm-adjusted within each study). "
-        + f"{len(checks) - failed} of {len(checks)} checks hold (identities, bounds and sanity checks "
-        "that only a bug can break; not counted as claims)."
+        + f"{len(checks) - failed} of {len(checks)} checks hold (identities, bounds by construction, data, "
+        "pipeline and training-sanity checks; not counted as claims)."
     )
 
 
