@@ -4,6 +4,7 @@ ledger; each step reads its settings block (kexue_repro.gan.plan for the per-dat
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,6 +103,7 @@ def test_tiny_chain_writes_a_valid_ledger(tmp_path, capsys):
     assert len(ledger) == 17 and sum(row["kind"] == "check" for row in ledger.values()) == 5
     assert ledger["d.gn_costs_more_than_gp.ring"]["holm_family"] == "cost"
     assert {"gate.runs_trained.ring", "c.su_variant_covers_fewer_modes"} <= set(ledger)
+    assert all(Path(row["evidence"]).is_file() for row in ledger.values())
     assert {row["scale"] for row in ledger.values()} == {"smoke"}  # (a)-(e) come from the smoke experiments
     assert "timing rounds" in ledger["d.gn_costs_more_than_gp.ring"]["test"]
     assert (
