@@ -23,11 +23,14 @@ import yaml
 
 from step_settings import deep_merge
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The cluster tests run last. They leave SLURM's client and /etc/slurm/slurm.conf installed, and once
     they are, every Snakemake start waits ~10 s: the SLURM executor plugin runs `scontrol show config` at
     import, which retries the stopped controller until its timeout. Last, they delay no other test."""
-    items.sort(key=lambda item: item.get_closest_marker("cluster") is not None)  # stable: order kept otherwise
+    items.sort(
+        key=lambda item: item.get_closest_marker("cluster") is not None
+    )  # stable: order kept otherwise
 
 
 REPO = Path(__file__).resolve().parents[1]

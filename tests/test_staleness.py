@@ -87,7 +87,7 @@ def test_a_change_to_the_can_model_reruns_can_and_the_report_only(clone):
     reproduce(clone, "can model: a comment")
 
 
-def test_a_change_to_childtuning_reruns_every_fine_tuning_can_and_the_report(clone):
+def test_a_change_to_childtuning_reruns_every_fine_tuning_and_the_report_and_plans_can(clone):
     change_code(clone, "clue/variants.py")
     jobs = planned(clone)
     config = yaml.safe_load((clone / "params.yaml").read_text())
@@ -97,7 +97,10 @@ def test_a_change_to_childtuning_reruns_every_fine_tuning_can_and_the_report(clo
     assert studies_of(jobs) == {"clue", "can", "report"}, jobs
     before = mtimes(clone, "results/clue/runs/*/*/*.json")
     out = reproduce(clone, "ChildTuning: a comment")
-    assert {"clue", "can", "report"} == {s for s in (*STUDIES, "report") if f"Running stage '{s}'" in out}
+    # A comment changes no number: the fine-tunes come out byte for byte as before (their records hold no
+    # timings), so DVC, which compares contents, finds CAN's inputs unchanged and skips its stage.
+    assert {"clue", "report"} == {s for s in (*STUDIES, "report") if f"Running stage '{s}'" in out}
+    assert "Stage 'can' didn't change" in out
     after = mtimes(clone, "results/clue/runs/*/*/*.json")
     assert before.keys() == after.keys() and all(after[p] > before[p] for p in before)
     provenance = json.loads((clone / "results/clue/provenance.json").read_text())
