@@ -109,6 +109,17 @@ def build_optimizer(config: TrainConfig, model: torch.nn.Module) -> MaskedOptimi
     return MaskedOptimizer(inner, params, config.variant, config.seed + MASKS)
 
 
+def train_step(
+    model: torch.nn.Module, optimizer: MaskedOptimizer, batch: dict[str, torch.Tensor], device: torch.device
+) -> torch.Tensor:
+    """One optimizer step on the batch's mean cross-entropy; returns the loss, detached, on the device."""
+    loss = mean_loss(model, batch, device)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def set_fisher_mask(
     optimizer: MaskedOptimizer,
     model: torch.nn.Module,
@@ -164,12 +175,9 @@ def finetune(
         epoch_started = time.perf_counter()
         loss_sum, losses = torch.zeros((), device=device), []
         for batch in batches(train, config.batch_size, order, batch_transform, transform_rng):
-            loss = mean_loss(model, batch, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(batch["labels"])
-            losses.append(loss.detach())
+            loss = train_step(model, optimizer, batch, device)
+            loss_sum += loss * len(batch["labels"])
+            losses.append(loss)
         check_finite_loss(losses, epoch * len(losses) + 1, f"clue finetune, epoch {epoch + 1}")
         train_loss = loss_sum.item() / len(train)  # .item() also waits for a GPU to finish
         train_seconds = time.perf_counter() - epoch_started

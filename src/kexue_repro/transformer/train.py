@@ -91,6 +91,35 @@ def batches(corpus: TopicCorpus, config: TrainConfig, n: int, generator: torch.G
         yield inputs, targets, masked
 
 
+def build_optimizer(
+    model: MaskedLM, config: TrainConfig
+) -> tuple[torch.optim.Adam, torch.optim.lr_scheduler.LambdaLR]:
+    """Adam at the peak learning rate, and the warmup schedule (``lr_factor``) stepped once per step."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, config.warmup_steps))
+    return optimizer, schedule
+
+
+def train_step(
+    model: MaskedLM,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    device: torch.device,
+) -> float:
+    """The masked-token loss of a batch (inputs, targets, masked) and, when it is finite, one Adam step and
+    one schedule step; returns the loss (a non-finite one leaves the weights as they were)."""
+    inputs, targets, masked = batch
+    loss = masked_lm_loss(model(inputs.to(device)), targets.to(device), masked.to(device))
+    value = float(loss.detach())
+    if math.isfinite(value):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return value
+
+
 @torch.no_grad()
 def evaluate(model: MaskedLM, held_out: list, device: torch.device) -> float:
     """Mean masked-token cross-entropy over the held-out batches (token-weighted)."""
@@ -144,8 +173,7 @@ def train(
     held_out = list(batches(corpus, config, config.eval_batches, eval_generator))
     generator = seed_everything(config.seed)
     model = build_model(config.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, config.warmup_steps))
+    optimizer, schedule = build_optimizer(model, config)
     initial_loss = evaluate(model, held_out, device)
     checkpoint = Resumable(
         checkpoint_path, config.as_dict(), ignore=("checkpoint_every",), model=model, optimizer=optimizer,
@@ -153,18 +181,11 @@ def train(
     )  # fmt: skip
     curve: list[float | None] = checkpoint.resume(curve=[])["curve"]
     started, done = time.perf_counter(), len(curve)
-    for step, (inputs, targets, masked) in enumerate(
-        batches(corpus, config, config.steps - done, generator), done
-    ):
-        loss = masked_lm_loss(model(inputs.to(device)), targets.to(device), masked.to(device))
-        value = float(loss.detach())
+    for step, batch in enumerate(batches(corpus, config, config.steps - done, generator), done):
+        value = train_step(model, optimizer, schedule, batch, device)
         curve.append(finite_or_none(value))
         if not math.isfinite(value):
             break
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
         if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
             checkpoint.save(curve=curve)
     seconds = time.perf_counter() - started

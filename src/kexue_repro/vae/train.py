@@ -77,6 +77,22 @@ def build_model(data: Dataset, config: TrainConfig) -> VAE:
     return VAE(data.train_grey.shape[1], config.hidden, config.latent, data.train_pixel_means)
 
 
+def build_optimizer(model: VAE, config: TrainConfig) -> torch.optim.Adam:
+    """Adam at the first stage's learning rate (the loop sets each epoch's)."""
+    return torch.optim.Adam(model.parameters(), lr=config.stages[0][1])
+
+
+def train_step(
+    model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, k: int, generator: torch.Generator
+) -> torch.Tensor:
+    """One Adam step on the batch's -L_k; returns its L_k, detached and left on the device (no sync)."""
+    bound = model.objective(x, k, generator)
+    optimizer.zero_grad(set_to_none=True)
+    (-bound).backward()
+    optimizer.step()
+    return bound.detach()
+
+
 def train(
     data: Dataset,
     config: TrainConfig,
@@ -94,7 +110,7 @@ def train(
     """
     generator = make_generator(config.seed, device)
     model = build_model(data, config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.stages[0][1])
+    optimizer = build_optimizer(model, config)
     checkpoint = Resumable(
         checkpoint_path, config.as_dict(), model=model, optimizer=optimizer, generator=generator
     )
@@ -111,12 +127,9 @@ def train(
         bound_sum, bounds = torch.zeros((), device=device), []
         for first in range(0, len(images), batch_size):
             x = binary[order[first : first + batch_size]]
-            bound = model.objective(x, k, generator)
-            optimizer.zero_grad(set_to_none=True)
-            (-bound).backward()
-            optimizer.step()
-            bound_sum += bound.detach() * len(x)
-            bounds.append(bound.detach())
+            bound = train_step(model, optimizer, x, k, generator)
+            bound_sum += bound * len(x)
+            bounds.append(bound)
         check_finite_loss(
             bounds, epoch * len(bounds) + 1, f"vae train k={k} seed={config.seed}, epoch {epoch + 1}"
         )
