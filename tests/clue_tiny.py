@@ -53,7 +53,7 @@ def tokenizer() -> BertTokenizerFast:
     return tok
 
 
-def make_model(folder: Path, seed: int = 0) -> Path:
+def make_model(folder: Path, seed: int = 0, max_positions: int = 64) -> Path:
     """save_pretrained of a random BertForMaskedLM and its tokenizer, as the pretraining step leaves them."""
     torch.manual_seed(seed)
     config = BertConfig(
@@ -62,7 +62,7 @@ def make_model(folder: Path, seed: int = 0) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=64,
+        max_position_embeddings=max_positions,
     )
     BertForMaskedLM(config).save_pretrained(folder)
     tokenizer().save_pretrained(folder)

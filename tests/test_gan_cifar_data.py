@@ -4,15 +4,14 @@ official cifar-10-python.tar.gz layout (pickled batches with bytes keys, uint8 r
 from __future__ import annotations
 
 import hashlib
-import io
 import pickle
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import stand_ins
 
 from kexue_repro.data import cifar10
 from kexue_repro.data.download import DownloadError, RemoteFile
@@ -21,48 +20,10 @@ from kexue_repro.gan import cifar_data
 from conftest import REPO, serve_directory
 
 PER_BATCH = 6
-NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
 
 
-def batch_pickle(seed: int, n: int) -> tuple[bytes, np.ndarray, list[int]]:
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
-    labels = [int(v) for v in rng.integers(0, 10, n)]
-    record = {
-        b"batch_label": f"batch {seed}".encode(),
-        b"labels": labels,
-        b"data": images.reshape(n, 3072),  # the official rows: R plane, G plane, B plane
-        b"filenames": [f"img_{seed}_{i}.png".encode() for i in range(n)],
-    }
-    return pickle.dumps(record, protocol=2), images, labels
-
-
-def build_archive(path: Path, extra: dict[str, bytes] | None = None, drop: str | None = None) -> dict:
-    """A cifar-10-python.tar.gz with 5 training batches, a test batch and batches.meta; returns what it holds."""
-    members, train_images, train_labels = {}, [], []
-    for i, name in enumerate(cifar10.TRAIN_BATCHES):
-        raw, images, labels = batch_pickle(i, PER_BATCH)
-        members[name] = raw
-        train_images.append(images)
-        train_labels += labels
-    members[cifar10.TEST_BATCH], test_images, test_labels = batch_pickle(99, PER_BATCH)
-    meta = {b"num_cases_per_batch": PER_BATCH, b"label_names": NAMES, b"num_vis": 3072}
-    members[cifar10.META] = pickle.dumps(meta, protocol=2)
-    members["readme.html"] = b"<html></html>"
-    members |= extra or {}
-    members.pop(drop, None)
-    with tarfile.open(path, "w:gz") as tf:
-        for name, body in members.items():
-            info = tarfile.TarInfo(f"{cifar10.BATCHES_DIR}/{name}")
-            info.size = len(body)
-            tf.addfile(info, io.BytesIO(body))
-    return {
-        "train_images": np.concatenate(train_images),
-        "train_labels": np.array(train_labels),
-        "test_images": test_images,
-        "test_labels": np.array(test_labels),
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-    }
+def build_archive(path: Path, **kwargs) -> dict:
+    return stand_ins.cifar10_archive(path, PER_BATCH, **kwargs)
 
 
 @pytest.fixture
@@ -89,9 +50,16 @@ def remotes(server, sha256: str) -> tuple[RemoteFile, ...]:
 
 def test_official_constants_are_the_published_ones():
     assert cifar10.OFFICIAL_URL == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-    assert cifar10.REMOTES[0].sha256 == "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+    official = cifar10.remotes(REPO / "data/checksums/cifar10.csv")
+    assert official[0].sha256 == "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
     assert cifar10.MD5 == "c58f30108f718f92721af3b95e74349a"
-    assert cifar10.REMOTES[0].urls(["https://m.example"])[1] == f"https://m.example/cifar10/{cifar10.ARCHIVE}"
+    assert official[0].urls(["https://m.example"])[1] == f"https://m.example/cifar10/{cifar10.ARCHIVE}"
+
+
+def test_a_checksum_table_without_the_archive_sha256_is_refused(tmp_path):
+    table = stand_ins.write_table(tmp_path / "t.csv", [{"dataset": "cifar10", "file": cifar10.ARCHIVE}])
+    with pytest.raises(ValueError, match=r"t\.csv: no sha256 for cifar10/cifar-10-python.tar.gz"):
+        cifar10.remotes(table)
 
 
 def test_fetch_through_the_mirror_extracts_and_reads_the_official_layout(mirror, tmp_path):
@@ -159,6 +127,7 @@ def test_cli_fetch_failure_is_one_error_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "kexue_repro.gan.cifar_data", "--settings", '{"fetch_retries": 0}',
          "--raw-dir", str(tmp_path / "raw"), "--mirror", "http://127.0.0.1:9", "--out", str(tmp_path / "c.npz"),
+         "--checksums", "data/checksums/cifar10.csv",
          "--summary-out", str(tmp_path / "s.json")],
         capture_output=True, text=True, cwd=REPO, timeout=120, env={"PATH": "", "HTTPS_PROXY": "http://127.0.0.1:9"},
     )  # fmt: skip

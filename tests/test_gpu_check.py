@@ -41,7 +41,7 @@ def test_vae_runs_burda_schedule_epochs_of_mnist_batches(full):
 
 def test_clue_steps_of_a_task_counted_from_the_checksums_table(full):
     with open(REPO / "data/checksums/clue.csv", newline="", encoding="utf-8") as fh:
-        records = {(r["task"], r["file"]): r["records"] for r in csv.DictReader(fh)}
+        records = {(r["dataset"], r["file"]): r["records"] for r in csv.DictReader(fh)}
     clue = full["clue"]
     runs = (
         len(clue["scales"]["full"]["runs"]["models"])

@@ -6,22 +6,18 @@ import functools
 import gzip
 import hashlib
 import json
-import struct
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from stand_ins import idx_bytes
 
 from kexue_repro.data.download import DownloadError, RemoteFile
 from kexue_repro.vae.data import build_dataset, load_dataset, main, mnist_split, read_idx
 
-
-def _idx(array: np.ndarray, type_code: int = 0x08) -> bytes:
-    dtype = {0x08: ">u1", 0x0C: ">i4", 0x0D: ">f4"}[type_code]
-    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(dtype).tobytes()
+_idx = idx_bytes
 
 
 def test_idx_reader_reads_images_labels_and_other_types(tmp_path):

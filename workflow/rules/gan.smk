@@ -210,6 +210,7 @@ rule gan_cost:
 rule gan_cifar10:
     input:
         settings=step_settings(config, "gan", "cifar_data"),
+        checksums=config["data"]["checksums"]["cifar10"],
         code=code_of("kexue_repro.gan.cifar_data"),
     output:
         data="data/processed/gan/cifar10.npz",
@@ -227,7 +228,8 @@ rule gan_cifar10:
         mirrors=" ".join(f"--mirror {m}" for m in config["data"]["mirrors"]),
     shell:
         "python -m kexue_repro.gan.cifar_data --settings {input.settings} --raw-dir data/raw/cifar10"
-        " {params.mirrors} --out {output.data} --summary-out {output.summary} > {log} 2>&1"
+        " {params.mirrors} --checksums {input.checksums} --out {output.data} --summary-out {output.summary}"
+        " > {log} 2>&1"
 
 
 rule gan_train_cifar:

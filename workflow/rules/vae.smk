@@ -15,6 +15,7 @@ wildcard_constraints:
 rule vae_data:
     input:
         settings=step_settings(config, "vae", "data"),
+        checksums=config["data"]["checksums"]["mnist"],
         code=code_of("kexue_repro.vae.data"),
     output:
         "data/processed/vae/mnist.npz",
@@ -31,7 +32,7 @@ rule vae_data:
         mirrors=" ".join(f"--mirror {m}" for m in config["data"]["mirrors"]),
     shell:
         "python -m kexue_repro.vae.data --settings {input.settings} --raw-dir data/raw/mnist"
-        " {params.mirrors} --out {output} > {log} 2>&1"
+        " {params.mirrors} --checksums {input.checksums} --out {output} > {log} 2>&1"
 
 
 rule vae_train:

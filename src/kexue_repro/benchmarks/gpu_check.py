@@ -62,7 +62,8 @@ from kexue_repro.common.atomic import write_json
 from kexue_repro.common.params import load_yaml
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build, step_block
-from kexue_repro.data.clue import get_task, load_checksums
+from kexue_repro.data.checksums import load_checksums
+from kexue_repro.data.clue import get_task
 from kexue_repro.gan import cifar_train
 from kexue_repro.gan.image_metrics import FID_EXTRA_HINT, make_extractor
 from kexue_repro.transformer import plan as transformer_plan

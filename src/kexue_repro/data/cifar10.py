@@ -23,11 +23,11 @@ from typing import Iterable
 
 import numpy as np
 
+from kexue_repro.data.checksums import known_sha256, load_checksums
 from kexue_repro.data.download import DownloadError, RemoteFile, extract, fetch
 
 ARCHIVE = "cifar-10-python.tar.gz"
 OFFICIAL_URL = f"https://www.cs.toronto.edu/~kriz/{ARCHIVE}"
-SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 MD5 = "c58f30108f718f92721af3b95e74349a"  # the only hash the official page states
 # Keras' copy of the same archive (same sha256): tried after the official URL and the mirrors.
 KERAS_COPY = f"https://storage.googleapis.com/tensorflow/tf-keras-datasets/{ARCHIVE}"
@@ -37,18 +37,22 @@ TEST_BATCH = "test_batch"
 META = "batches.meta"
 IMAGE_SHAPE = (3, 32, 32)
 
-# Mirrors keep one folder per dataset: <mirror base>/cifar10/<file>.
-REMOTES = (
-    RemoteFile(ARCHIVE, SHA256, OFFICIAL_URL, mirror_path=f"cifar10/{ARCHIVE}"),
-    RemoteFile(ARCHIVE, SHA256, KERAS_COPY, mirror_path=f"cifar10/{ARCHIVE}"),
-)
+
+def remotes(checksums: str | os.PathLike) -> tuple[RemoteFile, ...]:
+    """The archive at the official URL, then at Keras' copy, with the sha256 its checksum table pins; mirrors
+    keep it as <mirror base>/cifar10/<file>."""
+    sha256 = known_sha256(load_checksums(checksums), "cifar10", [ARCHIVE], checksums)[ARCHIVE]
+    return tuple(
+        RemoteFile(ARCHIVE, sha256, url, mirror_path=f"cifar10/{ARCHIVE}")
+        for url in (OFFICIAL_URL, KERAS_COPY)
+    )
 
 
 def fetch_cifar10(
     raw_dir: str | os.PathLike,
-    mirrors: Iterable[str] = (),
-    retries: int = 3,
-    remotes: tuple[RemoteFile, ...] = REMOTES,
+    mirrors: Iterable[str],
+    retries: int,
+    remotes: tuple[RemoteFile, ...],
 ) -> Path:
     """Fetch the verified archive into ``raw_dir`` and extract it safely; return the batches folder."""
     failures = []

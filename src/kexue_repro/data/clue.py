@@ -3,7 +3,7 @@
 Sources of a task's files, in order:
 1. the official archive ``<official base>/<task>_public.zip`` (also looked for as ``<base>/<task>/<task>_public.zip``
    under each mirror), downloaded with ``fetch`` and unpacked with the safe ``extract``; every member we keep is
-   checked against ``data/checksums/clue.csv`` before it is moved into place;
+   checked against the checksum table (``data/checksums/clue.csv``) before it is moved into place;
 2. for each file the archive could not supply (unreachable, member absent, member failing its check), the
    mirrors file by file: ``<base>/<task>/<file>``, through ``fetch``.
 Every file is fetched into a staging folder, checked, then renamed into ``dest_dir``: a file at its final path
@@ -30,11 +30,9 @@ pass a flag. Instead such a file is never called verified unless something check
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -45,6 +43,7 @@ from typing import Iterable, Sequence
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.settings import build
+from kexue_repro.data.checksums import Checksum, Table, dataset_checksums, load_checksums
 from kexue_repro.data.download import (
     DownloadError,
     RemoteFile,
@@ -102,50 +101,8 @@ def get_task(name: str) -> Task:
         raise KeyError(f"unknown CLUE task {name!r}; known: {', '.join(TASKS)}") from None
 
 
-@dataclass(frozen=True)
-class Checksum:
-    """What a file is known to be; None where it is not known."""
-
-    bytes: int | None
-    records: int | None
-    sha256: str | None
-    git_blob_sha1: str | None
-
-
-_CHECKSUM_FIELDS = ["task", "file", "bytes", "records", "sha256", "git_blob_sha1"]
-_PATTERNS = {"sha256": r"[0-9a-f]{64}", "git_blob_sha1": r"[0-9a-f]{40}", "bytes": r"\d+", "records": r"\d+"}
-
-
-def load_checksums(path: str | os.PathLike) -> dict[tuple[str, str], Checksum]:
-    """``data/checksums/clue.csv`` as {(task, file): Checksum}; empty cells are unknown values."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != _CHECKSUM_FIELDS:
-            raise ValueError(f"{path}: header must be {','.join(_CHECKSUM_FIELDS)}, got {reader.fieldnames}")
-        table = {}
-        for line, row in enumerate(reader, start=2):
-            for field, pattern in _PATTERNS.items():
-                if row[field] and not re.fullmatch(pattern, row[field]):
-                    raise ValueError(f"{path}:{line}: field {field!r}: {row[field]!r} is not {pattern}")
-            key = (row["task"], row["file"])
-            if key in table:
-                raise ValueError(f"{path}:{line}: {key[0]}/{key[1]} is listed twice")
-            table[key] = Checksum(
-                bytes=int(row["bytes"]) if row["bytes"] else None,
-                records=int(row["records"]) if row["records"] else None,
-                sha256=row["sha256"] or None,
-                git_blob_sha1=row["git_blob_sha1"] or None,
-            )
-    return table
-
-
-def task_checksums(task: Task, checksums: dict[tuple[str, str], Checksum]) -> dict[str, Checksum]:
-    missing = [name for name in task.files if (task.name, name) not in checksums]
-    if missing:
-        raise KeyError(
-            f"checksums lack a row for {task.name}: {', '.join(missing)} (an empty row means unknown)"
-        )
-    return {name: checksums[(task.name, name)] for name in task.files}
+def task_checksums(task: Task, checksums: Table) -> dict[str, Checksum]:
+    return dataset_checksums(checksums, task.name, task.files)
 
 
 def git_blob_sha1(path: str | os.PathLike) -> str:
@@ -187,7 +144,7 @@ def check_file(path: str | os.PathLike, expected: Checksum) -> FileCheck:
 def fetch_task(
     task: str,
     dest_dir: str | os.PathLike,
-    checksums: dict[tuple[str, str], Checksum],
+    checksums: Table,
     mirrors: Iterable[str] = (),
     official_base: str = OFFICIAL_BASE,
     retries: int = 3,

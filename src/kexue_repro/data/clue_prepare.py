@@ -31,7 +31,8 @@ import numpy as np
 from kexue_repro.common.atomic import atomic_path, write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.settings import build
-from kexue_repro.data.clue import TASKS, Checksum, check_file, get_task, load_checksums, task_checksums
+from kexue_repro.data.checksums import Table, load_checksums
+from kexue_repro.data.clue import TASKS, check_file, get_task, task_checksums
 from kexue_repro.data.clue_readers import FORMATS, Split, read_split, task_labels
 
 SPLITS = ("train", "dev")
@@ -59,7 +60,7 @@ def prepare_task(
     task: str,
     raw_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
-    checksums: dict[tuple[str, str], Checksum],
+    checksums: Table,
     max_train: int | None,
     max_dev: int | None,
     seed: int,

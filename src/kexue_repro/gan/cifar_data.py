@@ -30,11 +30,11 @@ class CifarDataConfig:
 
 
 def prepare_cifar10(
-    raw_dir: str | os.PathLike, out: str | os.PathLike, mirrors, retries: int, remotes=None
+    raw_dir: str | os.PathLike, out: str | os.PathLike, mirrors, retries: int, remotes: tuple
 ) -> dict:
     """Fetch (sha256-verified) and extract the official archive, read it, write its arrays to ``out`` (.npz);
     return a summary: counts, the archive's sha256 and whether its MD5 is the one the official page states."""
-    batches = cifar10.fetch_cifar10(raw_dir, mirrors, retries, remotes or cifar10.REMOTES)
+    batches = cifar10.fetch_cifar10(raw_dir, mirrors, retries, remotes)
     arrays = cifar10.read_cifar10(batches)
     write_npz(out, arrays)
     archive = Path(raw_dir) / cifar10.ARCHIVE
@@ -59,7 +59,9 @@ def load_cifar10(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]
 
 def _main(args: argparse.Namespace) -> None:
     config = build(CifarDataConfig, args.settings, "gan.cifar_data")
-    summary = prepare_cifar10(args.raw_dir, args.out, args.mirror, config.fetch_retries)
+    summary = prepare_cifar10(
+        args.raw_dir, args.out, args.mirror, config.fetch_retries, cifar10.remotes(args.checksums)
+    )
     write_json(args.summary_out, summary)
     if not summary["official_md5_matches"]:
         print(f"warning: {summary['archive']} does not have the official page's MD5", file=sys.stderr)
@@ -71,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--raw-dir", required=True, help="where the archive is fetched and extracted")
     parser.add_argument(
         "--mirror", action="append", default=[], metavar="BASE", help="mirror base (<base>/cifar10/<file>)"
+    )
+    parser.add_argument(
+        "--checksums", required=True, help="the archive's checksum table (data/checksums/cifar10.csv)"
     )
     parser.add_argument("--out", required=True, help="the arrays (.npz)")
     parser.add_argument("--summary-out", required=True, help="counts and the archive's checks (.json)")

