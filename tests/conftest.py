@@ -24,13 +24,20 @@ import yaml
 from step_settings import deep_merge
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The cluster tests run last. They leave SLURM's client and /etc/slurm/slurm.conf installed, and once
     they are, every Snakemake start waits ~10 s: the SLURM executor plugin runs `scontrol show config` at
-    import, which retries the stopped controller until its timeout. Last, they delay no other test."""
+    import, which retries the stopped controller until its timeout. Last, they delay no other test.
+
+    Under pytest-xdist (`make test`: `--dist loadgroup`), each module's tests stay on one worker, in order (its
+    module fixtures are made once), and so do all the tests that read the session's tiny pipeline."""
     items.sort(
         key=lambda item: item.get_closest_marker("cluster") is not None
     )  # stable: order kept otherwise
+    for item in items:
+        group = "tiny_pipeline" if "tiny_pipeline" in item.fixturenames else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +107,7 @@ class Pipeline:
 @pytest.fixture(scope="session")
 def tiny_pipeline(tmp_path_factory) -> Pipeline:
     """The whole pipeline at the tiny sizes, once per session: a committed copy of the repository, a bare
-    origin, and a clone that runs `dvc repro` (every stage, through Snakemake), commits dvc.lock, pushes it
+    origin, and a clone that runs Snakemake and then `dvc repro` (every stage), commits dvc.lock, pushes it
     and `dvc push`es the outputs. Tests read `first` or clone anew; the one that changes `first` (a `dvc exp
     run`, in test_versioning.py) runs after every test that reads it."""
     root = tmp_path_factory.mktemp("pipeline")
@@ -113,6 +120,9 @@ def tiny_pipeline(tmp_path_factory) -> Pipeline:
     pipeline = Pipeline(root, root / "first", "", "")
     first = pipeline.clone("first")
     pipeline.revision = git(["rev-parse", "HEAD"], cwd=first).stdout.strip()
+    # The whole graph at once keeps both cores busy across studies (DVC runs its stages one after another);
+    # then every stage runs, finds its Snakemake target done, and records it.
+    run([tool("snakemake"), "--profile", "workflow/profiles/local"], cwd=first, timeout=1800)
     pipeline.repro_output = run([tool("dvc"), "repro"], cwd=first, timeout=1800).stdout
     git(["add", "dvc.lock"], cwd=first)
     git(["commit", "-qm", "results"], cwd=first)
