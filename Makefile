@@ -30,7 +30,7 @@ pull: setup
 # Two workers (pytest-xdist), one module to a worker; then the cluster tests, which install SLURM's client,
 # after every other test (with it installed, each Snakemake start waits ~10 s: tests/conftest.py).
 test: setup
-	pytest -m "not cluster" -n 2 --dist loadgroup
+	pytest -m "not cluster" -n 2 --dist loadscope
 	pytest -m cluster
 
 # HTML report with captions, from the results of the last run.

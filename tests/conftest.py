@@ -24,20 +24,34 @@ import yaml
 from step_settings import deep_merge
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The cluster tests run last. They leave SLURM's client and /etc/slurm/slurm.conf installed, and once
     they are, every Snakemake start waits ~10 s: the SLURM executor plugin runs `scontrol show config` at
-    import, which retries the stopped controller until its timeout. Last, they delay no other test.
-
-    Under pytest-xdist (`make test`: `--dist loadgroup`), each module's tests stay on one worker, in order (its
-    module fixtures are made once), and so do all the tests that read the session's tiny pipeline."""
+    import, which retries the stopped controller until its timeout. Last, they delay no other test."""
     items.sort(
         key=lambda item: item.get_closest_marker("cluster") is not None
     )  # stable: order kept otherwise
-    for item in items:
-        group = "tiny_pipeline" if "tiny_pipeline" in item.fixturenames else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+# The modules that read the session's tiny pipeline: under pytest-xdist they share one worker (else each
+# worker would build its own pipeline), and run there in order (test_versioning's experiment changes it last).
+TINY_PIPELINE_MODULES = ("tests/test_e2e.py", "tests/test_staleness.py", "tests/test_versioning.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`make test` runs two pytest-xdist workers with `--dist loadscope`: each module's tests on one worker, in
+    order (its module fixtures made once), and the tiny pipeline's modules together. (pytest-xdist 3.8's own
+    `loadgroup` cannot rename the node ids of pytest 9, so the groups are made here.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tiny_pipeline" if module in TINY_PIPELINE_MODULES else module
+
+    return ByModule(config, log)
 
 
 REPO = Path(__file__).resolve().parents[1]
