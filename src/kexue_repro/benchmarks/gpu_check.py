@@ -11,7 +11,8 @@ products and convolutions, forward and backward):
 - vae: IWAE at each k of vae.runs.k_train, at the full batch size, on random images through vae.data;
 - gan: GN-GAN's official CNN (gan.cifar_train; a step: n_dis D steps, one G step) on random 32x32 images;
 - clue: fine-tuning (clue.train) of a randomly initialised BERT-base-shaped model on the bert-base-chinese
-  vocabulary (--vocab; no hub access needed), the finetune settings' optimizer, bf16 autocast on a GPU and
+  vocabulary (--vocab; without it, a stand-in of the same size: the step trains on random ids; no hub access
+  needed), the finetune settings' optimizer, bf16 autocast on a GPU and
   float32 on a CPU, every record maxlen tokens long;
 - transformer: the MLM step (transformer.train) at transformer.scales.full's sizes.
 Printed per study: the median step time, samples per second, achieved TFLOP/s and MFU against the GPU's dense
@@ -293,6 +294,16 @@ def clue_config(config: dict[str, Any], folder: Path, device_type: str) -> clue_
         dev_sha256="",
         device_type=device_type,
     )
+
+
+def stand_in_vocab(path: Path, size: int = 21128) -> Path:
+    """A vocabulary of bert-base-chinese's size (its special tokens, then CJK characters), for machines without
+    the real one: the step trains on random token ids, so only the size matters for its cost."""
+    progress(f"clue: no bert-base-chinese vocab.txt at --vocab; a stand-in of {size:,} tokens")
+    specials = ["[PAD]", *(f"[unused{i}]" for i in range(1, 100)), "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens = specials + [chr(0x4E00 + i) for i in range(size - len(specials))]
+    path.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    return path
 
 
 def clue_step(
@@ -599,7 +610,8 @@ def study_rows(config: dict[str, Any], args: argparse.Namespace, device: Device)
     progress("clue: a random BERT-base, written with save_pretrained and loaded ...")
     with tempfile.TemporaryDirectory() as tmp:
         hf_logging.disable_progress_bar()
-        folder = random_model(Path(tmp) / "bert-base", args.vocab, seed=0, **BERT_BASE)
+        vocab = args.vocab if args.vocab.is_file() else stand_in_vocab(Path(tmp) / "vocab.txt")
+        folder = random_model(Path(tmp) / "bert-base", vocab, seed=0, **BERT_BASE)
         hf_logging.enable_progress_bar()
         clue = clue_config(config, folder, on.type)
         n_batches = warmup + steps["clue"] + 1  # the counted step too
