@@ -12,8 +12,8 @@ from scipy.optimize import linear_sum_assignment
 
 
 def assign(scores: np.ndarray) -> np.ndarray:
-    """For scores [blanks, candidates] of one passage, each blank's candidate: distinct candidates whose summed
-    score is the largest."""
+    """For scores [blanks, candidates] of one passage, each blank's candidate: distinct candidates whose
+    summed score is the largest."""
     scores = np.asarray(scores, dtype=float)
     if scores.ndim != 2 or scores.shape[0] > scores.shape[1]:
         raise ValueError(

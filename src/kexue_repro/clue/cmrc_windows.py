@@ -1,10 +1,10 @@
-"""CMRC2018's sliding windows, as in the post's code (bojone/CLUE-bert4keras src/cmrc2018.py ``stride_split``):
-a context too long for one sequence ``[CLS] question [SEP] context [SEP]`` of ``maxlen`` tokens is cut into
-windows of ``maxlen - len(question) - 3`` context tokens starting every ``stride`` tokens, the last one
-reaching the context's end. A window that holds the whole answer is trained on its span; the others on the
-[CLS] pair (0, 0). At prediction each window's best span (never [CLS], only context tokens, start <= end) is
-scored, and the question's answer is the best of its windows, cut out of the context by the tokens' character
-offsets.
+"""CMRC2018's sliding windows, as in the post's code (bojone/CLUE-bert4keras src/cmrc2018.py,
+``stride_split``): a context too long for one sequence ``[CLS] question [SEP] context [SEP]`` of ``maxlen``
+tokens is cut into windows of ``maxlen - len(question) - 3`` context tokens starting every ``stride`` tokens,
+the last one reaching the context's end. A window that holds the whole answer is trained on its span; the
+others on the [CLS] pair (0, 0). At prediction each window's best span (never [CLS], only context tokens,
+start <= end) is scored, and the question's answer is the best of its windows, cut out of the context by the
+tokens' character offsets.
 
 The post strides over characters (one token per Chinese character in its tokenizer); here the windows are
 counted in tokens of the fast tokenizer, and an answer's characters map to the tokens that overlap them

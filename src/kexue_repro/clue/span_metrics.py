@@ -12,10 +12,10 @@ CMRC2018 follows ``cmrc2018_evaluate.py`` (ymcui/cmrc2018, squad-style-data, "v5
   precision = overlap / prediction segments, recall = overlap / answer segments; the max over gold answers.
 - A question without a prediction counts 0 for both; the scores are percentages over all questions.
 
-One deviation: the official script word-tokenises the non-Chinese runs with ``nltk.word_tokenize``; nltk is not
-a dependency here, so ``_words`` keeps numbers with inner '.' or ',' whole (as nltk's Treebank rules do), takes
-letter/digit runs as words and every other visible character alone. They differ only on English clitics and
-abbreviations ("don't", "u.s."), which barely occur in CMRC2018's answers.
+One deviation: the official script word-tokenises the non-Chinese runs with ``nltk.word_tokenize``; nltk is
+not a dependency here, so ``_words`` keeps numbers with inner '.' or ',' whole (as nltk's Treebank rules do),
+takes letter/digit runs as words and every other visible character alone. They differ only on English clitics
+and abbreviations ("don't", "u.s."), which barely occur in CMRC2018's answers.
 """
 
 from __future__ import annotations
@@ -123,8 +123,8 @@ class EntityScore:
 
 
 def entity_micro_f1(gold: Sequence[Iterable[Entity]], predicted: Sequence[Iterable[Entity]]) -> EntityScore:
-    """Micro precision, recall and F1 over the entities of all sentences: an entity counts when its type, start
-    and end all match a gold entity of the same sentence (0 where a denominator is 0)."""
+    """Micro precision, recall and F1 over the entities of all sentences: an entity counts when its type,
+    start and end all match a gold entity of the same sentence (0 where a denominator is 0)."""
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
     hits = n_pred = n_gold = 0
