@@ -65,8 +65,9 @@ def multilabel_categorical_crossentropy(logits: torch.Tensor, positives: torch.T
 
     ``logits`` [..., C] (for GlobalPointer: [batch, heads, n * n], the (start, end) pairs flattened as
     ``start * n + end``); ``positives`` [..., P] long, the indices of the positive classes, padded with 0
-    (class 0 is never positive: for GlobalPointer it is the [CLS]-[CLS] span). Returns the loss over [...];
-    the post's CLUENER loss sums it over the heads and averages over the batch.
+    (class 0 is out of both sums: for GlobalPointer it is the [CLS]-[CLS] span, never an entity). Returns the
+    loss over [...]. The post's cluener.py uses the dense form (a 0/1 target per pair, the same value but for
+    the [CLS]-[CLS] pair, there a negative) averaged over batch and heads.
 
     The negative part needs the log-sum-exp of all classes but the positives, taken as
     ``log(sum_all e^s) + log(1 - sum_pos e^s / sum_all e^s)`` so that only the positives are gathered.
