@@ -195,20 +195,18 @@ def write_table(path: Path, rows: list[dict]) -> Path:
 
 
 def clue_table(served: list[tuple[str, Path]]) -> list[dict]:
-    """The real files keep their rows of data/checksums/clue.csv (real checksums); stand-ins get their own."""
-    real = load_checksums(REPO / "data/checksums/clue.csv")
-    rows = []
-    for task, path in served:
-        if path.is_symlink():
-            known = real[(task, path.name)]
-            rows.append({"dataset": task, "file": path.name, "bytes": known.bytes, "records": known.records,
-                         "sha256": known.sha256, "git_blob_sha1": known.git_blob_sha1 or ""})  # fmt: skip
-        else:
-            rows += checksum_rows(task, [path])
-    for (task, name), known in real.items():  # files the official archives hold but the mirror does not serve
-        if task in {t for t, _ in served} and not any(t == task and p.name == name for t, p in served):
-            rows.append({"dataset": task, "file": name, "bytes": known.bytes, "records": known.records,
-                         "sha256": known.sha256, "git_blob_sha1": known.git_blob_sha1 or ""})  # fmt: skip
+    """Each served task's rows of data/checksums/clue.csv (the real files' checksums, and files the mirror
+    lacks, such as IFLYTEK's train.json), but for the stand-ins made here, which get rows of their own."""
+    made = {(task, path.name): path for task, path in served if not path.is_symlink()}
+    tasks = {task for task, _ in served}
+    rows = [
+        {"dataset": task, "file": name, "bytes": known.bytes, "records": known.records,
+         "sha256": known.sha256, "git_blob_sha1": known.git_blob_sha1 or ""}
+        for (task, name), known in load_checksums(REPO / "data/checksums/clue.csv").items()
+        if task in tasks and (task, name) not in made and (task, "train.json") not in made
+    ]  # fmt: skip
+    for (task, _), path in made.items():
+        rows += checksum_rows(task, [path])
     return rows
 
 
