@@ -40,7 +40,16 @@ except ValueError as err:
 shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
-STUDIES = ["leaderboard", "vae", "gan", "transformer", "bert", "clue", "can"]
+STUDIES = [
+    "leaderboard",
+    "vae",
+    "gan",
+    "transformer",
+    "bert",
+    "clue",
+    "clue_mrc_ner",
+    "can",
+]
 
 
 report: "workflow/report/workflow.rst"
@@ -50,6 +59,7 @@ include: "workflow/rules/leaderboard.smk"
 include: "workflow/rules/vae.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/clue.smk"
+include: "workflow/rules/clue_mrc_ner.smk"
 include: "workflow/rules/transformer.smk"
 include: "workflow/rules/bert.smk"
 include: "workflow/rules/can.smk"
@@ -65,5 +75,6 @@ rule all:
         rules.transformer.input,
         rules.bert.input,
         rules.clue.input,
+        rules.clue_mrc_ner.input,
         rules.can.input,
         rules.report.output,

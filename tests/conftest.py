@@ -55,6 +55,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"  # ../shared beside the repository: data mirrors, reference cluster
 BIN = Path(sys.executable).parent
 # Nothing listens on port 1 of the loopback interface: a connection there is refused at once, offline.
 CLOSED_URL = "http://127.0.0.1:1"
@@ -135,9 +136,16 @@ def tiny_pipeline(tmp_path_factory) -> Pipeline:
     first = pipeline.clone("first")
     pipeline.revision = git(["rev-parse", "HEAD"], cwd=first).stdout.strip()
     # The whole graph at once keeps both cores busy across studies (DVC runs its stages one after another);
-    # then every stage runs, finds its Snakemake target done, and records it.
-    run([tool("snakemake"), "--profile", "workflow/profiles/local"], cwd=first, timeout=1800)
-    pipeline.repro_output = run([tool("dvc"), "repro"], cwd=first, timeout=1800).stdout
+    # then every stage runs, finds its Snakemake target done, and records it. The CLUE tasks tiny.yaml runs
+    # come from the project's mirror of the official files, served on 127.0.0.1.
+    with offline_mirror(SHARED / "data/clue") as mirror:
+        run(
+            [tool("snakemake"), "--profile", "workflow/profiles/local"],
+            cwd=first,
+            timeout=1800,
+            env=mirror.env,
+        )
+        pipeline.repro_output = run([tool("dvc"), "repro"], cwd=first, timeout=1800, env=mirror.env).stdout
     git(["add", "dvc.lock"], cwd=first)
     git(["commit", "-qm", "results"], cwd=first)
     git(["push", "-q", "origin", "main"], cwd=first)
@@ -171,6 +179,39 @@ def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTP
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+class OfflineMirror(SimpleHTTPRequestHandler):
+    """Serves a mirror folder; refuses (403) and records every proxied request (``server.refused``)."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith(("http://", "https://")):  # absolute URI: a request for the outside
+            self._refuse(self.path)
+        else:
+            super().do_GET()
+
+    def do_CONNECT(self) -> None:  # the tunnel an https request through the proxy asks for
+        self._refuse(f"https://{self.path}")
+
+    def _refuse(self, target: str) -> None:
+        with self.server.lock:
+            self.server.refused.append(target)
+        self.send_error(403, "offline: only the loopback mirror is reachable")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def offline_mirror(folder: str | os.PathLike) -> Iterator[ThreadingHTTPServer]:
+    """``folder`` served on 127.0.0.1 as the data layer's mirror, the server also being every job's HTTP(S)
+    proxy that refuses the rest: pass ``server.env`` to the jobs. The official URLs, which the data layer
+    tries first, are refused at once, so the jobs never reach (or wait for) the internet."""
+    with http_server(functools.partial(OfflineMirror, directory=str(folder))) as server:
+        server.refused = []
+        server.env = {"KEXUE_REPRO_MIRRORS": server.base, "HTTP_PROXY": server.base, "HTTPS_PROXY": server.base,
+                      "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
+        yield server
 
 
 class _QuietFileHandler(SimpleHTTPRequestHandler):

@@ -81,3 +81,17 @@ def test_variants_and_unknown_names_are_named(params):
     bad["clue"]["scales"]["smoke"]["runs"]["models"] = ["gpt"]
     with pytest.raises(KeyError, match="'gpt' is not in clue.models"):
         plan.run_tasks(bad)
+
+
+def test_reading_comprehension_and_ner_tasks_per_scale(params):
+    assert plan.mrc_ner_run_tasks(at(params, "smoke")) == []  # offline
+    assert plan.mrc_ner_run_tasks(at(params, "clue-cpu")) == ["cluener", "c3"]
+    full = plan.mrc_ner_run_tasks(at(params, "full"))
+    assert len(full) == 8 and "chid@RoBERTa-wwm-ext" in full and "cmrc2018@BERT-base" in full
+    # the post's protocol (bojone/CLUE-bert4keras src/cmrc2018.py, snippets.py' optimizer2)
+    cmrc = plan.mrc_ner_settings(at(params, "full"), "cmrc2018@BERT-base")
+    assert cmrc == {"optimizer": "adafactor", "lr": 5.0e-4, "beta1": 0.9, "weight_decay": 0.0, "maxlen": 512,
+                    "stride": 128, "batch_size": 16, "grad_accum_steps": 2, "epochs": 10}  # fmt: skip
+    c3 = plan.mrc_ner_settings(at(params, "clue-cpu"), "c3")
+    assert c3["maxlen"] == 128 <= params["bert"]["pretrain"]["max_positions"] and c3["lr"] == 2.0e-3
+    assert "stride" not in c3

@@ -10,10 +10,8 @@ internet, even where CI could, and shows that the downloads took the path a real
 from __future__ import annotations
 
 import ast
-import functools
 import json
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ import yaml
 
 from kexue_repro.common.claims import read_claims
 
-from conftest import REPO, copy_repository, git, http_server, run, snakemake_jobs, tool
+from conftest import REPO, copy_repository, git, offline_mirror, run, snakemake_jobs, tool
 from step_settings import deep_merge
 
 pytestmark = pytest.mark.e2e
@@ -31,27 +29,6 @@ STAND_INS = "data/stand-ins"  # where tests/config/full-dry.yaml expects them, i
 # Outside URLs the data layer must try before the mirror (refused here): MNIST, CIFAR-10, CLUE official.
 OFFICIAL_HOSTS = ("yann.lecun.com", "www.cs.toronto.edu", "storage.googleapis.com")
 SMOKE_AT_EVERY_SCALE = "src/kexue_repro/gan/claims.py:"
-
-
-class OfflineMirror(SimpleHTTPRequestHandler):
-    """Serves the stand-ins' mirror folder; refuses (403) and records every proxied request."""
-
-    def do_GET(self) -> None:
-        if self.path.startswith(("http://", "https://")):  # absolute URI: a request for the outside
-            self._refuse(self.path)
-        else:
-            super().do_GET()
-
-    def do_CONNECT(self) -> None:  # the tunnel an https request through the proxy asks for
-        self._refuse(f"https://{self.path}")
-
-    def _refuse(self, target: str) -> None:
-        with self.server.lock:
-            self.server.refused.append(target)
-        self.send_error(403, "offline: the dry run reaches only its loopback mirror")
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @dataclass
@@ -71,15 +48,14 @@ def dry_run(tmp_path_factory) -> DryRun:
     config = deep_merge(params, yaml.safe_load((REPO / "tests/config/full-dry.yaml").read_text()))
     (repo / "params.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     models = [repo / path for path in config["clue"]["models"].values() if path.startswith(STAND_INS)]
-    stand_ins.build(repo / STAND_INS, config["clue"]["scales"]["full"]["runs"]["tasks"], models)
+    runs = config["clue"]["scales"]["full"]["runs"]
+    stand_ins.build(repo / STAND_INS, [*runs["tasks"], *runs["mrc_ner_tasks"]], models)
     git(["init", "-q", "-b", "main"], cwd=repo)
     git(["add", "-A"], cwd=repo)
     git(["commit", "-qm", "full-scale dry run"], cwd=repo)
 
-    with http_server(functools.partial(OfflineMirror, directory=str(repo / STAND_INS / "mirror"))) as server:
-        server.refused = []
-        env = {"KEXUE_REPRO_MIRRORS": server.base, "HTTP_PROXY": server.base, "HTTPS_PROXY": server.base,
-               "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
+    with offline_mirror(repo / STAND_INS / "mirror") as server:
+        env = server.env
         # The whole graph at once (both cores busy across studies), then every DVC stage: each runs its
         # Snakemake target, finds it done, and records the full-scale outputs.
         snakemake = run(

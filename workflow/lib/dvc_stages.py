@@ -26,13 +26,47 @@ IMPORTS = re.compile(
 LIB_IMPORTS = re.compile(r"^\s*from\s+(\w+)\s+import", re.MULTILINE)
 
 
+RULE = re.compile(r"^rule (\w+):", re.MULTILINE)
+USES = re.compile(r"\brules\.(\w+)")
+
+
 def rules_file(stage: str) -> Path:
     return REPO / "workflow" / "rules" / f"{stage}.smk"
 
 
-def runs_of(snakefile: Path) -> set[str]:
-    """The package modules a Snakemake file's jobs run (``python -m``)."""
-    return set(RUNS.findall(snakefile.read_text(encoding="utf-8")))
+def rule_texts() -> dict[str, tuple[Path, str]]:
+    """Every rule of workflow/rules: its file and its text (up to the next rule)."""
+    found = {}
+    for path in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        text = path.read_text(encoding="utf-8")
+        starts = list(RULE.finditer(text))
+        for match, after in zip(starts, [*starts[1:], None]):
+            found[match.group(1)] = (path, text[match.start() : after.start() if after else len(text)])
+    return found
+
+
+def stage_rules(stage: str) -> dict[str, tuple[Path, str]]:
+    """The rules of the stage's file and, transitively, the rules of other files they name (``rules.<name>``:
+    clue_mrc_ner's jobs read what clue.smk's fetch and prepare rules write)."""
+    texts, found = rule_texts(), {}
+    todo = [name for name, (path, _) in texts.items() if path == rules_file(stage)]
+    while todo:
+        name = todo.pop()
+        if name not in found and name in texts:
+            found[name] = texts[name]
+            todo += USES.findall(texts[name][1])
+    return found
+
+
+def stage_rule_files(stage: str) -> list[Path]:
+    """The stage's own rules file, then the other files whose rules it runs."""
+    others = {path for path, _ in stage_rules(stage).values()} - {rules_file(stage)}
+    return [rules_file(stage), *sorted(others)]
+
+
+def runs_of(snakefile_text: str) -> set[str]:
+    """The package modules a Snakemake text's jobs run (``python -m``)."""
+    return set(RUNS.findall(snakefile_text))
 
 
 def imports_of(snakefile: Path) -> set[str]:
@@ -55,7 +89,8 @@ def workflow_files(stage: str) -> list[str]:
     schemas = ["workflow/schemas/params.schema.yaml"]
     if (REPO / f"workflow/schemas/{stage}.schema.yaml").is_file():
         schemas.append(f"workflow/schemas/{stage}.schema.yaml")
-    return ["Snakefile", *workflow_code(), str(rules_file(stage).relative_to(REPO)), *schemas]
+    rules = [str(path.relative_to(REPO)) for path in stage_rule_files(stage)]
+    return ["Snakefile", *workflow_code(), *rules, *schemas]
 
 
 def workflow_code() -> list[str]:
@@ -67,9 +102,12 @@ def workflow_code() -> list[str]:
 
 def stage_code(stage: str) -> list[str]:
     """The code of every job of the stage, and what its rules and the Snakefile import to plan them."""
-    planning = imports_of(rules_file(stage)) | imports_of(REPO / "Snakefile")
+    planning = {m for path in stage_rule_files(stage) for m in imports_of(path)} | imports_of(
+        REPO / "Snakefile"
+    )
     planning |= {m for lib in workflow_code() for m in imports_of(REPO / lib)}  # what the helpers import
-    return sorted(set(code_of(*runs_of(rules_file(stage)))) | set(imported_code(*planning)))
+    runs = {m for _, text in stage_rules(stage).values() for m in runs_of(text)}
+    return sorted(set(code_of(*runs)) | set(imported_code(*planning)))
 
 
 def derived(path: str) -> bool:

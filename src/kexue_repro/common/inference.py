@@ -382,6 +382,36 @@ def anchor_single_run(
     )  # fmt: skip
 
 
+def anchor_other_sample(
+    values: Iterable[float], anchor: float, alpha: float, sample_sd: float, *, unit: str = "seeds"
+) -> Judgement:
+    """Claim: a published single run, scored on another sample of the same data (a hidden test set where we
+    score dev), is what one run of our recipe gives. Our prediction interval for it adds the two samples'
+    sampling variance ``sample_sd^2`` (of the difference between the metric on two independent samples,
+    known from a bootstrap over thousands of units) to the seeds' variance sd^2 (1 + 1/n): mean +- t sqrt(sum),
+    t with Welch-Satterthwaite's degrees of freedom (n - 1) (sum / (sd^2 (1 + 1/n)))^2 (only the seeds' part
+    is estimated from few values). Reproduced while the anchor lies inside; a significant p-value (the anchor
+    as a further draw) says not reproduced."""
+    v = _values(values)
+    n = len(v)
+    if n < 2:
+        return _too_few(n, unit)
+    seeds_var = float(v.var(ddof=1)) * (1 + 1 / n)
+    total = seeds_var + sample_sd**2
+    if total == 0:
+        verdict = REPRODUCED if anchor == v[0] else NOT_REPRODUCED
+        return Judgement(f"single-run prediction over {n} {unit}", None, verdict, verdict, float(v.mean()),
+                         no_p_reason=f"no spread: all {n} {unit} give {v[0]:.6g}")  # fmt: skip
+    df = (n - 1) * (total / seeds_var) ** 2 if seeds_var > 0 else math.inf
+    half = stats.t.ppf(1 - alpha / 2, df) * math.sqrt(total)
+    p = float(2 * stats.t.sf(abs(anchor - v.mean()) / math.sqrt(total), df))
+    return Judgement(
+        f"prediction interval for a single run on another sample from {n} {unit} and the samples' spread "
+        f"(sd {sample_sd:.3g}; anchor as a further draw, t with {df:.3g} df)",
+        p, NOT_REPRODUCED, REPRODUCED, float(v.mean()), (float(v.mean() - half), float(v.mean() + half)),
+    )  # fmt: skip
+
+
 def single_run_beyond_noise(
     differences: Iterable[float], published: float, alpha: float, *, unit: str = "seeds"
 ) -> Judgement:

@@ -37,22 +37,32 @@ def _record(raw: object, where: str) -> Record:
     return Record(text, pair, label)
 
 
-def read_jsonl(path: str | os.PathLike) -> list[Record]:
-    """All records of a split; a malformed line raises ValueError naming the file and the line."""
-    records = []
+def _json_lines(path: str | os.PathLike) -> list[tuple[str, object]]:
+    """(``file:line``, parsed JSON) of each non-blank line; a line that is not JSON raises ValueError naming it."""
+    parsed = []
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: not JSON ({err.msg})") from None
-            records.append(_record(raw, where))
-    if not records:
+            if line.strip():
+                try:
+                    parsed.append((f"{path}:{number}", json.loads(line)))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}:{number}: not JSON ({err.msg})") from None
+    if not parsed:
         raise ValueError(f"{path}: no records")
-    return records
+    return parsed
+
+
+def read_jsonl(path: str | os.PathLike) -> list[Record]:
+    """All records of a classification split; a malformed line raises ValueError naming the file and line."""
+    return [_record(raw, where) for where, raw in _json_lines(path)]
+
+
+def read_json_objects(path: str | os.PathLike) -> list[dict]:
+    """Every JSON object of a prepared split of any task's layout (the reading-comprehension and NER tasks')."""
+    for where, raw in (lines := _json_lines(path)):
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(raw).__name__}")
+    return [raw for _, raw in lines]
 
 
 def read_num_labels(meta_path: str | os.PathLike) -> int:

@@ -1,4 +1,5 @@
-"""python -m kexue_repro.report --claims ... [--provenance ...] --plots ... --table-out ... --markdown-out ..."""
+"""python -m kexue_repro.report --claims ... [--provenance ...] --plots ... [--tables ...] --table-out ...
+--markdown-out ..."""
 
 from __future__ import annotations
 
@@ -14,13 +15,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims", nargs="+", required=True, help="results/<study>/claims.json files")
     parser.add_argument("--provenance", nargs="*", default=[], help="results/<study>/provenance.json files")
     parser.add_argument("--plots", nargs="*", default=[], help="plots to show under their study")
+    parser.add_argument(
+        "--tables",
+        nargs="*",
+        default=[],
+        help="markdown tables (results/<study>/tables.md) shown under their study",
+    )
     parser.add_argument("--table-out", required=True)
     parser.add_argument("--markdown-out", required=True)
     return run(_assemble, parser.parse_args(argv))
 
 
 def _assemble(args: argparse.Namespace) -> None:
-    table = assemble(args.claims, args.plots, args.table_out, args.markdown_out, args.provenance)
+    table = assemble(args.claims, args.plots, args.table_out, args.markdown_out, args.provenance, args.tables)
     print(f"{len(table)} claims -> {args.table_out}, {args.markdown_out}")
 
 

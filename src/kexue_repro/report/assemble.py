@@ -105,17 +105,27 @@ def _rows(rows: pd.DataFrame, report_dir: Path, claims: bool) -> list[str]:
     return lines
 
 
-def markdown_report(table: pd.DataFrame, plots: Sequence[str | os.PathLike], report_dir: Path) -> str:
+def _of_study(paths: Sequence[str | os.PathLike], study: str) -> list[Path]:
+    return [Path(p) for p in paths if Path(p).parts[:2] == ("results", study)]
+
+
+def markdown_report(
+    table: pd.DataFrame,
+    plots: Sequence[str | os.PathLike],
+    report_dir: Path,
+    tables: Sequence[str | os.PathLike] = (),
+) -> str:
     lines = ["# Claims of the eight Scientific Spaces posts, measured", "", headline(table)]
     for study, rows in table.groupby("study", sort=False):
         lines += ["", f"## {study}", "", f"Scale: {', '.join(sorted(set(rows['scale'])))}.", ""]
+        for summary in _of_study(tables, study):
+            lines += [summary.read_text(encoding="utf-8").rstrip("\n"), ""]
         lines += _rows(rows[rows["kind"] == "claim"], report_dir, claims=True)
         checks = rows[rows["kind"] == "check"]
         if len(checks):
             lines += ["", f"Checks of {study} (not claims of the post):", ""]
             lines += _rows(checks, report_dir, claims=False)
-        study_plots = [Path(p) for p in plots if Path(p).parts[:2] == ("results", study)]
-        for plot in study_plots:
+        for plot in _of_study(plots, study):
             rel = os.path.relpath(plot, report_dir)
             lines += ["", f"![{plot.stem}]({rel})"]
     return "\n".join(lines) + "\n"
@@ -154,10 +164,11 @@ def assemble(
     table_out: str | os.PathLike,
     markdown_out: str | os.PathLike,
     provenance_files: Sequence[str | os.PathLike] = (),
+    tables: Sequence[str | os.PathLike] = (),
 ) -> pd.DataFrame:
     table = claims_table(claim_files)
     write_csv(table_out, table)
-    markdown = markdown_report(table, plots, Path(markdown_out).parent)
+    markdown = markdown_report(table, plots, Path(markdown_out).parent, tables)
     if provenance_files:
         markdown += "\n".join(provenance_section(provenance_files)) + "\n"
     write_text(markdown_out, markdown)
