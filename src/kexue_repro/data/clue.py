@@ -452,6 +452,8 @@ def _main(args: argparse.Namespace) -> None:
     )
     for name, entry in manifest["files"].items():
         state = f"verified ({entry['check']})" if entry["verified"] else "UNVERIFIED"
+        if "alias" in entry:
+            state += f" as {entry['alias']}"
         print(f"{dest / name}: {state}, from {entry['source']}")
     for name in manifest["missing"]:
         print(f"{dest / name}: missing")
