@@ -8,7 +8,10 @@ checksum tables that pin what it serves, and local folders in the Hugging Face l
 - CLUE: the real task files of the shared mirror (../shared/data/clue, byte-identical to the official
   archives: their rows of data/checksums/clue.csv stay); the tasks it lacks, in their official record
   format: CMNLI from OCNLI's records (same fields and labels), CSL from TNEWS titles (keywords taken from the
-  abstract they come with: label 1, or from another: label 0).
+  abstract they come with: label 1, or from another: label 0), CMRC2018 from CLUENER texts (a question per
+  entity type, the entity the answer), CHID from TNEWS titles (spans of 4 Han characters cut out as idioms).
+  CLUENER and C3 are the shared mirror's real files (C3: the dataset owners' files under their own names,
+  which the fetch step takes through the C3 task's mirror aliases).
 - Hub models: a small random BERT on the real bert-base-chinese vocabulary, written with save_pretrained, for
   each hub name of params.yaml clue.models.
 """
@@ -22,6 +25,7 @@ import io
 import json
 import pickle
 import random
+import re
 import struct
 import tarfile
 from pathlib import Path
@@ -158,9 +162,100 @@ def csl_files(folder: Path, sizes: dict[str, int], seed: int = 0) -> None:
         start += sizes[name] + 1
 
 
+CLUENER_TYPES_ZH = {
+    "address": "地址", "book": "书名", "company": "公司", "game": "游戏", "government": "政府",
+    "movie": "电影", "name": "人名", "organization": "组织机构", "position": "职位", "scene": "景点",
+}  # fmt: skip
+CMRC2018_SPLITS = {"train.json": "TRAIN", "dev.json": "DEV", "trial.json": "TRIAL", "test.json": "TEST"}
+
+
+def cmrc2018_files(folder: Path, sizes: dict[str, int]) -> None:
+    """CMRC2018's train/dev/trial/test in the official SQuAD layout, ``sizes[file]`` questions each: CLUENER
+    training texts as contexts, a question per entity type of the text ("文中的人名是什么？"), its first entity the
+    answer (dev and trial: given twice, as by two annotators; test: no answers)."""
+    texts = iter(_json_lines(SHARED_CLUE / "cluener/train.json"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, split in CMRC2018_SPLITS.items():
+        articles, questions = [], 0
+        while questions < sizes[name]:
+            row, p = next(texts), len(articles)
+            qas = []
+            for kind, entities in sorted(row["label"].items())[: sizes[name] - questions]:
+                entity, spans = next(iter(entities.items()))
+                answer = {"text": entity, "answer_start": spans[0][0]}
+                copies = {"TRAIN": 1, "TEST": 0}.get(split, 2)
+                question = f"文中的{CLUENER_TYPES_ZH[kind]}是什么？"
+                qas.append(
+                    {
+                        "question": question,
+                        "id": f"{split}_{p}_QUERY_{len(qas)}",
+                        "answers": [answer] * copies,
+                    }
+                )
+            questions += len(qas)
+            paragraph = {"id": f"{split}_{p}", "context": row["text"], "qas": qas}
+            articles.append({"paragraphs": [paragraph], "id": f"{split}_{p}", "title": row["text"][:8]})
+        document = {"version": "v1.0", "data": articles}
+        (folder / name).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+
+
+def _han_span(text: str, lo: int, hi: int, rng: random.Random) -> int | None:
+    """A start in [lo, hi) of 4 Han characters in ``text``, or None."""
+    starts = [i for i in range(lo, max(lo, hi)) if re.fullmatch(r"[\u4e00-\u9fff]{4}", text[i : i + 4])]
+    return rng.choice(starts) if starts else None
+
+
+def chid_files(folder: Path, sizes: dict[str, int], seed: int = 0) -> None:
+    """CHID's train/dev/test in the official layout, ``sizes[file]`` lines each, with train_answer.json and
+    dev_answer.json: TNEWS titles as passages with one or two spans of 4 Han characters cut out as the "idioms"
+    (#idiomNNNNNN# blanks, numbered in order across the files), a line's two passages sharing 10 candidates (its
+    answers and spans of other titles)."""
+    titles = [
+        r["sentence"] for r in _json_lines(SHARED_CLUE / "tnews" / "dev.json") if len(r["sentence"]) >= 12
+    ]
+    rng, tag = random.Random(seed), 0
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train.json", "dev.json", "test.json"):
+        rows, answers = [], {}
+        while len(rows) < sizes[name]:
+            content, cut = [], []
+            for title in rng.sample(titles, 2):
+                middle = len(title) // 2
+                starts = [_han_span(title, 0, middle - 3, rng), _han_span(title, middle, len(title) - 3, rng)]
+                starts = [i for i in starts[: rng.choice((1, 2))] if i is not None]
+                starts = [i for i in starts if title[i : i + 4] not in cut]
+                if not starts:
+                    continue
+                pieces, at = [], 0
+                for start in starts:
+                    cut.append(title[start : start + 4])
+                    answers[f"#idiom{tag:06d}#"] = cut[-1]
+                    pieces += [title[at:start], f"#idiom{tag:06d}#"]
+                    at, tag = start + 4, tag + 1
+                content.append("".join(pieces) + title[at:])
+            if not content:
+                continue
+            candidates = list(cut)
+            while len(candidates) < 10:
+                other = rng.choice(titles)
+                start = _han_span(other, 0, len(other) - 3, rng)
+                if start is not None and other[start : start + 4] not in candidates:
+                    candidates.append(other[start : start + 4])
+            rng.shuffle(candidates)
+            rows.append({"candidates": candidates, "content": content})
+            answers |= {
+                key: candidates.index(value) for key, value in answers.items() if isinstance(value, str)
+            }
+        _write_json_lines(folder / name, rows)
+        if name != "test.json":
+            answer_file = folder / name.replace(".json", "_answer.json")
+            answer_file.write_text(json.dumps(answers, ensure_ascii=False), encoding="utf-8")
+
+
 def clue_files(mirror: Path, tasks: list[str]) -> list[tuple[str, Path]]:
-    """Each task's files under mirror/<task>/: links to the shared mirror's real files, or the stand-ins of
-    CMNLI and CSL; returns (task, file) for every file served."""
+    """Each task's files under mirror/<task>/: links to the shared mirror's real files (C3: the owners' files
+    under their own names, as there), or the stand-ins of CMNLI, CSL, CMRC2018 and CHID; returns (task, file)
+    for every file served."""
     served = []
     for task in tasks:
         folder = mirror / task
@@ -168,6 +263,10 @@ def clue_files(mirror: Path, tasks: list[str]) -> list[tuple[str, Path]]:
             cmnli_files(folder, {"train.json": 300, "dev.json": 200, "test.json": 100})
         elif task == "csl":
             csl_files(folder, {"train.json": 300, "dev.json": 200, "test.json": 100})
+        elif task == "cmrc2018":
+            cmrc2018_files(folder, {"train.json": 300, "dev.json": 100, "trial.json": 20, "test.json": 20})
+        elif task == "chid":
+            chid_files(folder, {"train.json": 150, "dev.json": 50, "test.json": 20})
         else:
             folder.mkdir(parents=True, exist_ok=True)
             for real in sorted((SHARED_CLUE / task).iterdir()):

@@ -10,11 +10,28 @@ Every file is fetched into a staging folder, checked, then renamed into ``dest_d
 has passed its check. ``fetch.json`` beside the files says, per file, where it came from, its sha256 and whether
 it was verified, and which files are missing (with every URL tried).
 
-Required files are the labelled dev set and labels.json where the task has one; a required file missing
-everywhere is an error. Any other file missing everywhere (IFLYTEK's train.json on the project's mirror) is a
-warning and an entry in ``fetch.json``: the prepare step then splits dev (see ``clue_prepare``).
+Required files are the labelled dev set (C3: both halves; CHID: with its answer file) and labels.json where the
+task has one; a required file missing everywhere is an error. Any other file missing everywhere (IFLYTEK's
+train.json on the project's mirror) is a warning and an entry in ``fetch.json``: the prepare step then splits
+dev (see ``clue_prepare``; the reading-comprehension and NER tasks refuse instead).
 
-Files without a known sha256 (CSL; CMNLI train and test; IFLYTEK train.json). A careful engineer cannot obtain
+Archive checksum. Where the table has a row for the archive itself (``<task>_public.zip``: CLUENER, C3,
+CMRC2018), the downloaded archive must match it: a mismatch makes the archive unusable (recorded in
+``fetch.json``; the mirrors are then tried file by file, as for an unreachable archive). A member with no sha256
+of its own (CLUE's C3 and CMRC2018 files) taken from a verified archive is verified by it (``check:
+archive-sha256``); ``fetch.json`` keeps the archive's sha256 beside the member's, so a later fetch and the
+prepare step recognise the same bytes again.
+
+Mirror aliases (C3). The project's mirror holds the dataset owners' C3 files (nlpdata/c3) under their own names,
+``c3-m-train.json`` for CLUE's ``m-train.json`` and so on: CLUE's repackaging (it adds question ids) has no
+reachable copy, while the owners' files have known hashes. So a C3 file is looked for on the mirrors under
+CLUE's name first, then under the owners' name, which is checked against the owners' row of the table; the file
+is stored under CLUE's name, and ``fetch.json`` names the alias (``"alias": "c3-m-train.json"``) beside the
+check. The map lives in the task's definition (``Task.mirror_aliases``), its one home: fetching, recognising a
+file already present, and the prepare step all read it there.
+
+Files without a known sha256 (CSL; CMNLI train and test; IFLYTEK train.json; CHID; CLUE's CMRC2018 and C3
+files outside a verified archive). A careful engineer cannot obtain
 the hash other than by downloading from the official source, so refusing would only make every full-scale run
 pass a flag. Instead such a file is never called verified unless something checks it:
 - where its git blob id is known (IFLYTEK train.json: a SHA-1 of the content, from public git copies), the
@@ -36,7 +53,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -60,21 +77,47 @@ MANIFEST = "fetch.json"
 
 @dataclass(frozen=True)
 class Task:
-    """A CLUE task: the files we keep from its official archive, and which of them hold the labelled splits."""
+    """A CLUE task: the files we keep from its official archive, and which of them hold the labelled splits.
+
+    ``kind`` is ``classification`` for the seven sentence tasks, else the reading-comprehension or NER task's
+    kind (``ner``, ``choice``, ``span``, ``chid``); ``extra_train`` / ``extra_dev`` are the files read with
+    ``train`` / ``dev`` (C3's d- half, CHID's answer files); ``mirror_aliases`` maps a file to the names it
+    also has on the mirrors (see the module docstring)."""
 
     name: str
     train: str
     files: tuple[str, ...]
     labels_file: str | None = None
     dev: str = "dev.json"
+    kind: str = "classification"
+    extra_train: tuple[str, ...] = ()
+    extra_dev: tuple[str, ...] = ()
+    mirror_aliases: tuple[tuple[str, str], ...] = ()  # (file, its name on the mirrors)
+
+    @property
+    def train_files(self) -> tuple[str, ...]:
+        return (self.train, *self.extra_train)
+
+    @property
+    def dev_files(self) -> tuple[str, ...]:
+        return (self.dev, *self.extra_dev)
 
     @property
     def required(self) -> tuple[str, ...]:
         """Without these the task cannot be used: the labelled dev set and the label list."""
-        return (self.dev, self.labels_file) if self.labels_file else (self.dev,)
+        return (*self.dev_files, self.labels_file) if self.labels_file else self.dev_files
+
+    @property
+    def archive(self) -> str:
+        return f"{self.name}_public.zip"
+
+    def aliases(self, name: str) -> tuple[str, ...]:
+        """The other names ``name`` has on the mirrors, in the order they are tried."""
+        return tuple(alias for file, alias in self.mirror_aliases if file == name)
 
 
 _SPLITS = ("train.json", "dev.json", "test.json")
+_C3_FILES = ("m-train.json", "d-train.json", "m-dev.json", "d-dev.json")
 TASKS = {
     task.name: task
     for task in (
@@ -90,6 +133,26 @@ TASKS = {
         Task("cmnli", "train.json", _SPLITS),
         Task("cluewsc2020", "train.json", _SPLITS),
         Task("csl", "train.json", _SPLITS),
+        Task("cluener", "train.json", (*_SPLITS, "cluener_predict.json", "README.md"), kind="ner"),
+        Task(
+            "c3",
+            "m-train.json",
+            (*_C3_FILES, "test.json"),
+            dev="m-dev.json",
+            kind="choice",
+            extra_train=("d-train.json",),
+            extra_dev=("d-dev.json",),
+            mirror_aliases=tuple((name, f"c3-{name}") for name in _C3_FILES),
+        ),
+        Task("cmrc2018", "train.json", ("train.json", "dev.json", "trial.json", "test.json"), kind="span"),
+        Task(
+            "chid",
+            "train.json",
+            ("train.json", "train_answer.json", "dev.json", "dev_answer.json", "test.json"),
+            kind="chid",
+            extra_train=("train_answer.json",),
+            extra_dev=("dev_answer.json",),
+        ),
     )
 }
 
@@ -102,7 +165,10 @@ def get_task(name: str) -> Task:
 
 
 def task_checksums(task: Task, checksums: Table) -> dict[str, Checksum]:
-    return dataset_checksums(checksums, task.name, task.files)
+    """The rows of the task's files and of their mirror aliases; each must have one (empty: unknown)."""
+    return dataset_checksums(
+        checksums, task.name, [*task.files, *(alias for _, alias in task.mirror_aliases)]
+    )
 
 
 def git_blob_sha1(path: str | os.PathLike) -> str:
@@ -119,8 +185,10 @@ class FileCheck:
     sha256: str
     bytes: int
     verified: bool
-    check: str  # sha256 | git-blob-sha1 | none
+    check: str  # sha256 | git-blob-sha1 | archive-sha256 | none
     problem: str | None = None  # why the file must be rejected
+    alias: str | None = None  # the mirror name whose row verified it (C3)
+    archive_sha256: str | None = None  # the verified archive it was taken from (check archive-sha256)
 
 
 def check_file(path: str | os.PathLike, expected: Checksum) -> FileCheck:
@@ -141,6 +209,32 @@ def check_file(path: str | os.PathLike, expected: Checksum) -> FileCheck:
     return FileCheck(sha256, size, False, "none")
 
 
+def recognise_file(
+    path: str | os.PathLike, task: Task, name: str, checksums: Table, entry: dict | None = None
+) -> FileCheck:
+    """What the file ``name`` of ``task`` found at ``path`` is known to be: checked against its own row; where
+    that row has no hash, against its mirror aliases' rows, and then as the member of a verified archive that
+    ``entry`` (the file's record in fetch.json) says it is, if the bytes and the archive's row are unchanged."""
+    check = check_file(path, checksums[(task.name, name)])
+    if check.verified or check.problem or check.check != "none":
+        return check
+    for alias in task.aliases(name):
+        by_alias = check_file(path, checksums[(task.name, alias)])
+        if by_alias.verified:
+            return replace(by_alias, alias=alias)
+    archive = checksums.get((task.name, task.archive))
+    entry = entry if isinstance(entry, dict) else {}
+    if (
+        archive is not None
+        and archive.sha256
+        and entry.get("check") == "archive-sha256"
+        and entry.get("archive_sha256") == archive.sha256
+        and entry.get("sha256") == check.sha256
+    ):
+        return replace(check, verified=True, check="archive-sha256", archive_sha256=archive.sha256)
+    return check
+
+
 def fetch_task(
     task: str,
     dest_dir: str | os.PathLike,
@@ -158,7 +252,7 @@ def fetch_task(
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     mirrors = list(dict.fromkeys([*mirrors, *env_mirrors()]))
-    previous = _previous_sources(dest / MANIFEST)
+    previous = read_manifest_entries(dest / MANIFEST)
     (dest / MANIFEST).unlink(missing_ok=True)
     download = {"retries": retries, "backoff": backoff, "timeout": timeout}
 
@@ -167,9 +261,9 @@ def fetch_task(
     for name in [*spec.required, *(f for f in spec.files if f not in spec.required)]:
         present = dest / name
         if present.is_file():
-            check = check_file(present, expected[name])
+            check = recognise_file(present, spec, name, checksums, previous.get(name))
             if check.verified:
-                files[name] = _entry(previous.get(name, "already present"), check)
+                files[name] = _entry(previous.get(name, {}).get("source", "already present"), check)
                 continue
             present.unlink()  # unverified copies are fetched again; a stale one must not be mistaken for new
         todo.append(name)
@@ -178,11 +272,16 @@ def fetch_task(
     if todo:
         staging = Path(tempfile.mkdtemp(dir=dest, prefix=".fetch.", suffix=".part"))
         try:
-            archive, members = _fetch_archive(spec, official_base, mirrors, staging, download)
+            archive_row = checksums.get((spec.name, spec.archive))
+            archive, members = _fetch_archive(spec, official_base, mirrors, staging, download, archive_row)
             for name in todo:
                 tried = []
                 if name in members:
                     check = check_file(members[name], expected[name])
+                    if check.check == "none" and archive.get("sha256"):  # the archive passed its sha256
+                        check = replace(
+                            check, verified=True, check="archive-sha256", archive_sha256=archive["sha256"]
+                        )
                     if check.problem is None:
                         os.replace(members[name], dest / name)
                         files[name] = _entry(f"{archive['used']}#{name}", check)
@@ -190,9 +289,9 @@ def fetch_task(
                     tried.append(f"{archive['used']}#{name}: {check.problem}")
                 else:
                     tried.append(archive["error"] or f"{archive['used']}: no member named {name}")
-                source = _fetch_from_mirrors(spec, name, expected[name], mirrors, staging, download, tried)
-                if source is not None:
-                    check = check_file(staging / name, expected[name])
+                found = _fetch_from_mirrors(spec, name, checksums, mirrors, staging, download, tried)
+                if found is not None:
+                    source, check = found
                     os.replace(staging / name, dest / name)
                     files[name] = _entry(source, check)
                 elif name in spec.required:
@@ -218,36 +317,55 @@ def fetch_task(
 
 
 def _entry(source: str, check: FileCheck) -> dict:
-    return {
+    entry = {
         "source": source,
         "sha256": check.sha256,
         "bytes": check.bytes,
         "verified": check.verified,
         "check": check.check,
     }
+    if check.alias is not None:
+        entry["alias"] = check.alias
+    if check.archive_sha256 is not None:
+        entry["archive_sha256"] = check.archive_sha256
+    return entry
 
 
-def _previous_sources(manifest: Path) -> dict[str, str]:
-    """Where the files of an earlier fetch came from, so a reused file keeps its provenance."""
+def read_manifest_entries(manifest: str | os.PathLike) -> dict[str, dict]:
+    """The file entries of an earlier fetch.json (where each file came from, how it was checked), so a reused
+    file keeps its provenance; {} if there is none or it is unreadable."""
     try:
-        return {name: entry["source"] for name, entry in json.loads(manifest.read_text())["files"].items()}
+        files = json.loads(Path(manifest).read_text())["files"]
+        return {name: {**entry, "source": entry["source"]} for name, entry in files.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
 def _fetch_archive(
-    spec: Task, official_base: str, mirrors: list[str], staging: Path, download: dict
+    spec: Task,
+    official_base: str,
+    mirrors: list[str],
+    staging: Path,
+    download: dict,
+    expected: Checksum | None = None,
 ) -> tuple[dict, dict[str, Path]]:
-    """Download and safely unpack the task's archive into ``staging``: (its record, {file name: member path}).
+    """Download (checked against ``expected``, the archive's row, if any) and safely unpack the task's archive
+    into ``staging``: (its record, {file name: member path}).
 
-    An unreachable or unreadable archive is recorded and answered with no members; an unsafe one is an error.
+    An unreachable, mismatching or unreadable archive is recorded and answered with no members; an unsafe one is
+    an error.
     """
-    name = f"{spec.name}_public.zip"
-    remote = RemoteFile(name, None, f"{official_base.rstrip('/')}/{name}", mirror_path=f"{spec.name}/{name}")
+    name = spec.archive
+    sha256 = expected.sha256 if expected is not None else None
+    remote = RemoteFile(
+        name, sha256, f"{official_base.rstrip('/')}/{name}", mirror_path=f"{spec.name}/{name}"
+    )
     record = {"url": remote.url, "used": None, "error": None}
+    if expected is not None:
+        record["sha256"] = sha256
     try:
         path, record["used"] = fetch_with_source(
-            remote, staging / "archive", mirrors, allow_unverified=True, **download
+            remote, staging / "archive", mirrors, allow_unverified=sha256 is None, **download
         )
         extracted = extract(path, staging / "tree")
     except UnsafeArchiveError:
@@ -268,31 +386,35 @@ def _fetch_archive(
 def _fetch_from_mirrors(
     spec: Task,
     name: str,
-    expected: Checksum,
+    checksums: Table,
     mirrors: list[str],
     staging: Path,
     download: dict,
     tried: list[str],
-) -> str | None:
-    """Fetch ``name`` from the mirrors into ``staging`` and check it; return its URL, or None (reasons in tried)."""
+) -> tuple[str, FileCheck] | None:
+    """Fetch ``name`` from the mirrors into ``staging/name``, under its own name and then under each alias
+    (checked against the alias's row); return (its URL, its check), or None (reasons in ``tried``)."""
     if not mirrors:
         tried.append("no mirror configured")
         return None
-    path = f"{spec.name}/{name}"
-    remote = RemoteFile(name, expected.sha256, f"{mirrors[0].rstrip('/')}/{path}", mirror_path=path)
-    try:
-        fetched, url = fetch_with_source(
-            remote, staging, mirrors, allow_unverified=expected.sha256 is None, **download
-        )
-    except DownloadError as exc:
-        tried.append(str(exc))
-        return None
-    problem = check_file(fetched, expected).problem
-    if problem is not None:  # only a git blob id can disagree here: fetch verified any sha256
-        fetched.unlink()
-        tried.append(f"{url}: {problem}")
-        return None
-    return url
+    for mirror_name in (name, *spec.aliases(name)):
+        expected = checksums[(spec.name, mirror_name)]
+        path = f"{spec.name}/{mirror_name}"
+        remote = RemoteFile(name, expected.sha256, f"{mirrors[0].rstrip('/')}/{path}", mirror_path=path)
+        try:
+            fetched, url = fetch_with_source(
+                remote, staging, mirrors, allow_unverified=expected.sha256 is None, **download
+            )
+        except DownloadError as exc:
+            tried.append(str(exc))
+            continue
+        check = check_file(fetched, expected)
+        if check.problem is not None:  # only a git blob id can disagree here: fetch verified any sha256
+            fetched.unlink()
+            tried.append(f"{url}: {check.problem}")
+            continue
+        return url, check if mirror_name == name else replace(check, alias=mirror_name)
+    return None
 
 
 def _warn(message: str) -> None:
@@ -330,6 +452,8 @@ def _main(args: argparse.Namespace) -> None:
     )
     for name, entry in manifest["files"].items():
         state = f"verified ({entry['check']})" if entry["verified"] else "UNVERIFIED"
+        if "alias" in entry:
+            state += f" as {entry['alias']}"
         print(f"{dest / name}: {state}, from {entry['source']}")
     for name in manifest["missing"]:
         print(f"{dest / name}: missing")
