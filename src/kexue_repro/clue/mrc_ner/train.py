@@ -158,11 +158,8 @@ def finetune(
         order_rng=order_rng, **default_generators(device),
     )  # fmt: skip
     progress = checkpoint.resume(history=[], best_predictions={}, epoch_seconds=[])
-    history, best, epoch_seconds = (
-        progress["history"],
-        progress["best_predictions"],
-        progress["epoch_seconds"],
-    )
+    history, best = progress["history"], progress["best_predictions"]
+    epoch_seconds = progress["epoch_seconds"]  # wall-clock seconds of each epoch's training
     if len(history) > config.epochs:  # a longer run's checkpoint cannot be shortened
         print(f"{checkpoint_path} holds more epochs than {config.epochs}; starting afresh", file=sys.stderr)
         discard_checkpoint(checkpoint_path)
