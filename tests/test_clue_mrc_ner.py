@@ -357,7 +357,7 @@ def test_a_run_resumed_after_epoch_one_gives_the_unbroken_runs_numbers(tasks, tm
     dev = encode.encode_ner(encode.read_records(tasks["cluener"]["dev"], "ner"), tok, 32, TYPES)
     settings = SETTINGS | {"grad_accum_steps": 1, "epochs": 2}
     config = TrainConfig(
-        task="cluener", kind="ner", model=str(tasks["model"]), labels=tuple(TYPES), num_choices=0, seed=3,
+        task="cluener", kind="ner", model=str(tasks["model"]), entity_types=tuple(TYPES), num_choices=0, seed=3,
         train_sha256="t", dev_sha256="d", device_type="cpu", **settings,
     )  # fmt: skip
     cpu = torch.device("cpu")

@@ -61,7 +61,7 @@ class TrainConfig:
     task: str
     kind: str  # ner | span | choice | chid
     model: str  # a save_pretrained folder (model + tokenizer) or hub name
-    labels: tuple[str, ...]  # ner: the entity types (one GlobalPointer head each); others: ()
+    entity_types: tuple[str, ...]  # ner: one GlobalPointer head each; others: ()
     num_choices: int  # choice: 4, chid: 10; others: 0
     seed: int
     optimizer: str  # adafactor | adamw
@@ -99,7 +99,7 @@ class TrainConfig:
 def encode_split(config: TrainConfig, path: str | os.PathLike, tokenizer, train: bool):
     records = encode.read_records(path, config.kind)
     if config.kind == "ner":
-        return encode.encode_ner(records, tokenizer, config.maxlen, config.labels), len(records)
+        return encode.encode_ner(records, tokenizer, config.maxlen, config.entity_types), len(records)
     if config.kind == "span":
         data = encode.encode_span(records, tokenizer, config.maxlen, config.stride, train)
         return data, len(data.questions)
@@ -148,7 +148,7 @@ def finetune(
     """Train ``config.epochs`` epochs (dev metrics after each); return the history, the best epoch's dev
     predictions and the seconds of each epoch's training."""
     seed_everything(config.seed)
-    model = build_model(config.kind, config.model, len(config.labels)).to(device)
+    model = build_model(config.kind, config.model, len(config.entity_types)).to(device)
     order_rng = torch.Generator().manual_seed(config.seed + ORDER)
     optimizer = make_optimizer(
         config.optimizer, model.parameters(), config.lr, config.beta1, config.beta2, config.weight_decay
@@ -211,6 +211,9 @@ def read_meta(path: str | os.PathLike, task: str) -> dict[str, Any]:
         raise ValueError(f"{path}: meta of task {meta.get('task')!r}, not of {clue_task!r} (--task {task})")
     if meta.get("kind") not in encode.KINDS:
         raise ValueError(f"{path}: 'kind' must be one of {encode.KINDS}, got {meta.get('kind')!r}")
+    needs = {"ner": "entity_types", "choice": "num_choices", "chid": "num_choices"}.get(meta["kind"])
+    if needs and needs not in meta:
+        raise ValueError(f"{path}: a {meta['kind']} task's meta needs '{needs}'")
     return meta
 
 
@@ -228,7 +231,7 @@ def _main(args: argparse.Namespace) -> None:
         task=args.task,
         kind=kind,
         model=args.model,
-        labels=tuple(meta["entity_types"]) if kind == "ner" else (),
+        entity_types=tuple(meta["entity_types"]) if kind == "ner" else (),
         num_choices=int(meta["num_choices"]) if kind in ("choice", "chid") else 0,
         seed=args.seed,
         train_sha256=file_sha256(args.train),
