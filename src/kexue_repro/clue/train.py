@@ -48,7 +48,13 @@ from kexue_repro.clue.variants import (
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
-from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
+from kexue_repro.common.runtime import (
+    check_finite_loss,
+    choose_device,
+    default_generators,
+    seed_everything,
+    set_threads,
+)
 from kexue_repro.common.settings import build
 
 # Offsets of the seeds of the separate random streams from the run's seed.
@@ -88,16 +94,6 @@ class TrainConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def default_generators(device: torch.device) -> dict[str, torch.Generator]:
-    """torch's global streams (head initialisation, dropout): the CPU's, and the GPU's on a GPU."""
-    streams = {"torch_rng": torch.default_generator}
-    if device.type == "cuda":
-        torch.cuda.init()  # fills torch.cuda.default_generators
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        streams["cuda_rng"] = torch.cuda.default_generators[index]
-    return streams
 
 
 def build_optimizer(config: TrainConfig, model: torch.nn.Module) -> MaskedOptimizer:

@@ -24,6 +24,17 @@ def set_threads(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
+def default_generators(device: torch.device) -> dict[str, torch.Generator]:
+    """torch's global streams (head initialisation, dropout): the CPU's, and the GPU's on a GPU (what a
+    resumable run saves and restores, common.resume)."""
+    streams = {"torch_rng": torch.default_generator}
+    if device.type == "cuda":
+        torch.cuda.init()  # fills torch.cuda.default_generators
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        streams["cuda_rng"] = torch.cuda.default_generators[index]
+    return streams
+
+
 def choose_device(requested: str = "auto") -> torch.device:
     """'auto' picks CUDA when present, else CPU; 'cpu' or 'cuda' force one."""
     if requested == "auto":

@@ -1,2 +1,2 @@
-"""The post's reading-comprehension and NER tasks (8739): CMRC2018, C3, CHID and CLUENER, fine-tuned with
-its heads (GlobalPointer spans, a score per choice, CHID's candidates assigned per passage) and judged."""
+"""CLUE's reading-comprehension and NER tasks of post 8739 (CLUENER, CMRC2018, C3, CHID): encoding as the
+post's code, GlobalPointer and multiple-choice models, the resumable fine-tuning job, and the claims."""
