@@ -25,7 +25,6 @@ with 0; span: (start, end) per window; choice and chid: the right choice).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import numpy as np
 import torch
 
 from kexue_repro.clue.cmrc_windows import Window, answer_tokens, split_windows, window_inputs, window_target
+from kexue_repro.data.clue_records import read_json_objects
 
 KINDS = ("ner", "span", "choice", "chid")
 FIELDS = {
@@ -50,19 +50,11 @@ BLANK = re.compile(r"#idiom\d{6}#")
 
 def read_records(path: str | os.PathLike, kind: str) -> list[dict[str, Any]]:
     """A prepared split: one JSON object a line with the kind's fields; a bad line raises naming it."""
-    records = []
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: not JSON ({err.msg})") from None
-            missing = [f for f in FIELDS[kind] if not isinstance(record, dict) or f not in record]
-            if missing:
-                raise ValueError(f"{path}:{number}: a {kind} record needs '{missing[0]}'")
-            records.append(record)
-    if not records:
-        raise ValueError(f"{path}: no records")
+    records = read_json_objects(path)
+    for number, record in enumerate(records, start=1):
+        missing = [f for f in FIELDS[kind] if f not in record]
+        if missing:
+            raise ValueError(f"{path}: record {number}: a {kind} record needs '{missing[0]}'")
     return records
 
 
