@@ -108,6 +108,8 @@ def mrc_ner_settings(config: dict[str, Any], task: str) -> dict[str, Any]:
 
 
 def mrc_ner_claims_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """Their claims' settings: the anchors' model and the confidence of clue.claims."""
+    """Their claims' settings: the anchors' model and the confidence of clue.claims, and the model of run
+    tasks named without one (a scale with one model)."""
     claims = step(config, "claims")
-    return {"anchor_model": claims["anchor_model"], "confidence": claims["confidence"]}
+    return {"anchor_model": claims["anchor_model"], "confidence": claims["confidence"],
+            "default_model": step(config, "runs")["models"][0]}  # fmt: skip
