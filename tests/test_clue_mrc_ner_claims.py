@@ -112,7 +112,7 @@ def ledger(
             preds.append(made[1])
     out = root / "out"
     config = claims.ClaimsConfig(**SETTINGS)
-    claims.write_outputs(runs, preds, list(dev.values()), ANCHORS, config, scale, out / "tables",
+    claims.write_outputs(runs, preds, list(dev.values()), ANCHORS, config, scale, str(out / "index.csv"), out / "tables",
                          str(out / "tables.md"), str(out / "claims.json"), str(out / "metrics.json"))  # fmt: skip
     return {row["claim_id"]: row for row in read_claims(out / "claims.json")}, out
 

@@ -7,11 +7,7 @@
 
 MRC_NER = "results/clue_mrc_ner"
 MRC_NER_RUN_TASKS = clue_plan.mrc_ner_run_tasks(config)
-
-
-def mrc_ner_prepared(name, task):
-    """A run task's prepared file (rule clue_prepare's output ``name``: train, dev or meta)."""
-    return rules.clue_prepare.output[name].format(task=task.split("@")[0])
+# Each run task reads the splits clue_prepare (workflow/rules/clue.smk) writes for its CLUE task.
 
 
 rule clue_mrc_ner_finetune:
@@ -20,9 +16,15 @@ rule clue_mrc_ner_finetune:
             f"clue_mrc_ner/finetune/{wildcards.task}",
             clue_plan.mrc_ner_settings(config, wildcards.task),
         ),
-        train=lambda wildcards: mrc_ner_prepared("train", wildcards.task),
-        dev=lambda wildcards: mrc_ner_prepared("dev", wildcards.task),
-        meta=lambda wildcards: mrc_ner_prepared("meta", wildcards.task),
+        train=lambda wildcards: rules.clue_prepare.output.train.format(
+            task=wildcards.task.split("@")[0]
+        ),
+        dev=lambda wildcards: rules.clue_prepare.output.dev.format(
+            task=wildcards.task.split("@")[0]
+        ),
+        meta=lambda wildcards: rules.clue_prepare.output.meta.format(
+            task=wildcards.task.split("@")[0]
+        ),
         model=lambda wildcards: clue_plan.model_inputs(config, wildcards.task),
         code=code_of("kexue_repro.clue.mrc_ner.train"),
     output:
@@ -69,16 +71,23 @@ rule clue_mrc_ner_claims:
             task=MRC_NER_RUN_TASKS,
             seed=CLUE_SEEDS,
         ),
-        dev=sorted({mrc_ner_prepared("dev", task) for task in MRC_NER_RUN_TASKS}),
+        dev=sorted(
+            {
+                rules.clue_prepare.output.dev.format(task=task.split("@")[0])
+                for task in MRC_NER_RUN_TASKS
+            }
+        ),
         anchors="data/anchors/clue_mrc_ner.csv",
         code=code_of("kexue_repro.clue.mrc_ner.claims"),
     output:
         claims=f"{MRC_NER}/claims.json",
         provenance=f"{MRC_NER}/provenance.json",
         metrics=f"{MRC_NER}/metrics.json",
+        # One row per run: runs/ exists at every scale, a DVC out even where no task runs (smoke).
+        index=f"{MRC_NER}/runs/index.csv",
         tables=expand(
             f"{MRC_NER}/tables/{{name}}.csv",
-            name=["runs", "scores", "anchors", "chid_decoding"],
+            name=["scores", "anchors", "chid_decoding"],
         ),
         # One markdown table per task, shown under the study in results/report.md.
         summary=f"{MRC_NER}/tables.md",
@@ -109,7 +118,8 @@ rule clue_mrc_ner_claims:
         ),
     shell:
         "python -m kexue_repro.clue.mrc_ner.claims --settings {input.settings} {params.runs} {params.predictions}"
-        " {params.dev} --anchors {input.anchors} --tables-dir {params.tables_dir} --summary-out {output.summary}"
+        " {params.dev} --anchors {input.anchors} --index-out {output.index} --tables-dir {params.tables_dir}"
+        " --summary-out {output.summary}"
         " --scale {params.scale} {params.provenance} --provenance-out {output.provenance}"
         " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
 

@@ -20,7 +20,7 @@ accuracy, CLUENER entity-level micro F1.
 - ``scores_recomputed`` (check): each run record's best dev score equals the score of its predictions.
 
     python -m kexue_repro.clue.mrc_ner.claims --settings JSON [--runs JSON ... --predictions JSON ...
-        --dev JSONL ...] --anchors CSV --tables-dir DIR --summary-out MD --scale S --claims-out JSON
+        --dev JSONL ...] --anchors CSV --index-out CSV --tables-dir DIR --summary-out MD --scale S --claims-out JSON
         --metrics-out JSON [provenance options]
 """
 
@@ -365,16 +365,18 @@ def summary_markdown(scores: pd.DataFrame, chid: pd.DataFrame, anchors: pd.DataF
 
 def write_outputs(
     run_paths: Sequence[str], prediction_paths: Sequence[str], dev_paths: Sequence[str], anchors_path: str,
-    config: ClaimsConfig, scale: str, tables_dir: Path, summary_out: str, claims_out: str, metrics_out: str,
+    config: ClaimsConfig, scale: str, index_out: str, tables_dir: Path, summary_out: str, claims_out: str,
+    metrics_out: str,
 ) -> list[Claim]:  # fmt: skip
     alpha = round(1 - config.confidence, 12)
     scored = score_runs(run_paths, prediction_paths, dev_paths, config.default_model)
     anchors = pd.read_csv(anchors_path)
-    frames = {"runs": runs_table(scored)}
-    frames["scores"] = scores_table(frames["runs"], config.confidence)
+    runs = runs_table(scored)
+    write_csv(index_out, runs, FLOAT_FORMAT)
+    frames = {"scores": scores_table(runs, config.confidence)}
     frames["anchors"] = anchors[anchors["task"].isin([name for name, _, _ in TASKS.values()])]
     frames["chid_decoding"] = chid_table(scored, config.confidence)
-    files = {name: tables_dir / f"{name}.csv" for name in frames}
+    files = {name: tables_dir / f"{name}.csv" for name in frames} | {"runs": Path(index_out)}
     for name, frame in frames.items():
         write_csv(files[name], frame, FLOAT_FORMAT)
     write_text(summary_out, summary_markdown(frames["scores"], frames["chid_decoding"], anchors, config.anchor_model, scale,
@@ -399,7 +401,7 @@ def write_outputs(
 def _main(args: argparse.Namespace) -> None:
     write_outputs(
         args.runs, args.predictions, args.dev, args.anchors, build(ClaimsConfig, args.settings, "clue.mrc_ner"),
-        args.scale, Path(args.tables_dir), args.summary_out, args.claims_out, args.metrics_out,
+        args.scale, args.index_out, Path(args.tables_dir), args.summary_out, args.claims_out, args.metrics_out,
     )  # fmt: skip
 
 
@@ -413,6 +415,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--dev", nargs="+", default=[], help="the prepared dev files of their tasks (.jsonl)")
     parser.add_argument("--anchors", required=True, help="data/anchors/clue_mrc_ner.csv")
+    parser.add_argument(
+        "--index-out", required=True, help="one row per run (results/clue_mrc_ner/runs/index.csv)"
+    )
     parser.add_argument("--tables-dir", required=True)
     parser.add_argument("--summary-out", required=True, help="one markdown table per task (.md)")
     add_ledger_arguments(parser)
