@@ -15,6 +15,7 @@ import sys
 import pytest
 import yaml
 
+from kexue_repro.common.params import params_block
 from kexue_repro.common.provenance import params_sha256
 
 from conftest import Pipeline, run, snakemake_jobs, tool
@@ -97,7 +98,7 @@ def test_provenance_names_commit_parameters_seeds_and_versions(pipeline):
     for study in sorted(all_studies(pipeline.first)):
         record = json.loads((pipeline.first / f"results/{study}/provenance.json").read_text())
         assert record["git"] == {"revision": pipeline.revision, "dirty": False}
-        assert record["params_sha256"] == params_sha256(params[study])
+        assert record["params_sha256"] == params_sha256(params[params_block(study)])
         assert record["packages"]["torch"].startswith("2.13.0") and record["device"]["resolved"] == "cpu"
     seeds = json.loads((pipeline.first / "results/transformer/provenance.json").read_text())["seeds"]
     assert seeds["scales.smoke.runs.seeds"] == params["transformer"]["scales"]["smoke"]["runs"]["seeds"]

@@ -14,12 +14,13 @@ import yaml
 from snakemake.api import SnakemakeApi
 from snakemake.settings.types import OutputSettings, ResourceSettings
 
+from kexue_repro.common.params import params_block
+
 from code_deps import code_of
 from conftest import REPO, run, tool
 from dvc_stages import expected_deps, out_of_date, stage_command
 
 STUDIES = ("leaderboard", "vae", "gan", "transformer", "bert", "clue", "clue_mrc_ner", "can")
-PARAMS_OF = {"clue_mrc_ner": "clue"}  # a study's params.yaml block, where it is not named after it
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,7 @@ def test_each_stage_tracks_only_its_own_params(stages):
     shared = {"scale", "device", "data"}
     for name, stage in stages.items():
         keys = {str(p).split(".")[0] for p in stage.get("params", [])}
-        own = {name, PARAMS_OF.get(name, name)}
+        own = {name, params_block(name)}
         assert keys - shared <= own, f"stage {name} tracks another study's params: {sorted(keys - shared)}"
 
 
@@ -192,7 +193,7 @@ def test_no_setting_travels_as_a_command_line_option(workflow):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     wildcards = {name for rule in workflow.rules for name in rule.wildcard_names}
     for study in STUDIES:
-        keys = setting_keys(params[PARAMS_OF.get(study, study)], set()) - wildcards
+        keys = setting_keys(params[params_block(study)], set()) - wildcards
         options = {f"--{key.replace('_', '-')}" for key in keys} - {"--settings"}
         shells = [
             r.shellcmd or "" for r in workflow.rules if r.snakefile.endswith(f"workflow/rules/{study}.smk")

@@ -101,7 +101,7 @@ rule clue_mrc_ner_claims:
         mem_mb=2000,
         runtime=10,
     params:
-        provenance=provenance_options(config, "clue_mrc_ner", params_key="clue"),
+        provenance=provenance_options(config, "clue_mrc_ner"),
         scale=config["scale"],
         tables_dir=lambda wildcards, output: os.path.dirname(output.tables[0]),
         # expand() of no run task is empty: the options then carry no file

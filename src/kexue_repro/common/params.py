@@ -11,6 +11,14 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+# A study's block of params.yaml, where it is not named after the study (a study sharing another's settings).
+STUDY_PARAMS = {"clue_mrc_ner": "clue"}
+
+
+def params_block(study: str) -> str:
+    """The params.yaml block a study's settings and provenance come from."""
+    return STUDY_PARAMS.get(study, study)
+
 
 def _key_path(err: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in err.absolute_path)

@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from kexue_repro.common.atomic import write_json
+from kexue_repro.common.params import params_block
 
 PACKAGES = (
     "torch",
@@ -59,10 +60,9 @@ def seed_params(block: Any, scale: str, prefix: str = "") -> dict[str, Any]:
     return found
 
 
-def provenance_options(config: dict[str, Any], study: str, params_key: str | None = None) -> str:
-    """The claims step's provenance options for ``study``, shell-quoted (a Snakemake rule's params value);
-    its parameters are the config's ``params_key`` block (default: the study's own)."""
-    block = config[params_key or study]
+def provenance_options(config: dict[str, Any], study: str) -> str:
+    """The claims step's provenance options for ``study``, shell-quoted (a Snakemake rule's params value)."""
+    block = config[params_block(study)]
     options = {
         "--provenance-study": study,
         "--provenance-params-sha256": params_sha256(block),
