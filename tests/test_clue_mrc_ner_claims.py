@@ -152,15 +152,15 @@ def test_published_scores_inside_our_widened_interval_are_reproduced_far_ones_no
     # Each comparison on its own (the ledger's verdict is Holm-adjusted over the study's claims).
     verdict = lambda row: row["verdict_unadjusted"]  # noqa: E731
     # BERT-base (post code) CLUENER test 78.68 and CMRC2018 72.1 sit in our runs' range: reproduced.
-    assert verdict(rows["anchor.cluener.bert-base.post-code-test"]) == "reproduced"
-    assert verdict(rows["anchor.cmrc2018.bert-base.post-code-test"]) == "reproduced"
+    assert verdict(rows["published_score.cluener.bert-base.post-code-test"]) == "reproduced"
+    assert verdict(rows["published_score.cmrc2018.bert-base.post-code-test"]) == "reproduced"
     # C3 official dev 65.7 against our dev 60.2 +- 0.3: no sampling term on dev against dev.
-    assert verdict(rows["anchor.c3.bert-base.official-dev"]) == "not reproduced"
-    assert "dev against dev" in rows["anchor.c3.bert-base.official-dev"]["metric"]
+    assert verdict(rows["published_score.c3.bert-base.official-dev"]) == "not reproduced"
+    assert "dev against dev" in rows["published_score.c3.bert-base.official-dev"]["metric"]
     # ... while C3's test scores get the two samples' spread (200 questions: sd ~7 points): inside it.
-    assert verdict(rows["anchor.c3.bert-base.post-code-test"]) == "reproduced"
+    assert verdict(rows["published_score.c3.bert-base.post-code-test"]) == "reproduced"
     far, _ = ledger(tmp_path, {"cmrc2018": [0.40, 0.41, 0.42]})
-    assert verdict(far["anchor.cmrc2018.bert-base.post-code-test"]) == "not reproduced"
+    assert verdict(far["published_score.cmrc2018.bert-base.post-code-test"]) == "not reproduced"
 
 
 def test_the_test_set_comparison_adds_two_samples_spread_to_the_seeds():
@@ -174,8 +174,8 @@ def test_the_test_set_comparison_adds_two_samples_spread_to_the_seeds():
 
 def test_below_full_scale_each_task_has_one_inconclusive_anchor_row(tmp_path):
     rows, out = ledger(tmp_path, {"cluener": [0.5, 0.6], "c3": [0.4, 0.45]}, scale="clue-cpu", model=None)
-    anchors = {k: r for k, r in rows.items() if k.startswith("anchor")}
-    assert set(anchors) == {f"anchor.{t}" for t in claims.TASKS}
+    anchors = {k: r for k, r in rows.items() if k.startswith("published_score")}
+    assert set(anchors) == {f"published_score.{t}" for t in claims.TASKS}
     assert all(r["verdict"] == "inconclusive" for r in anchors.values())
     assert (
         rows["chid_assignment"]["verdict"] == "inconclusive"
