@@ -46,7 +46,7 @@ from kexue_repro.clue.variants import (
     make_optimizer,
 )
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_fine_tuning_arguments, run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import (
     check_finite_loss,
@@ -285,19 +285,12 @@ def execution_free(record: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.clue.train", __doc__, "clue.finetune")
-    parser.add_argument("--task", required=True, help="the run task recorded in the run (e.g. sentiment)")
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument(
-        "--model", required=True, help="a save_pretrained folder (model + tokenizer) or hub name"
+    add_fine_tuning_arguments(
+        parser,
+        "the run task recorded in the run (e.g. sentiment)",
+        "the task's meta.json (num_labels or num_classes)",
     )
-    parser.add_argument("--train", required=True, help="prepared train split (.jsonl)")
-    parser.add_argument("--dev", required=True, help="prepared dev split (.jsonl)")
-    parser.add_argument("--meta", required=True, help="the task's meta.json (num_labels or num_classes)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
     parser.add_argument("--probs-out", required=True, help="best epoch's dev probabilities (.npy, dev order)")
-    parser.add_argument("--run-out", required=True, help="the run record (.json)")
     return run(_main, parser.parse_args(argv))
 
 

@@ -28,6 +28,22 @@ def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
     claims_step.add_argument("--provenance-device", default="auto", choices=("auto", "cpu", "cuda"))
 
 
+def add_fine_tuning_arguments(job: argparse.ArgumentParser, task_help: str, meta_help: str) -> None:
+    """The options of a job fine-tuning one model on one prepared task with one seed (the CLUE jobs)."""
+    job.add_argument("--task", required=True, help=task_help)
+    job.add_argument("--seed", type=int, required=True)
+    job.add_argument(
+        "--model", required=True, help="a save_pretrained folder (model + tokenizer) or hub name"
+    )
+    job.add_argument("--train", required=True, help="prepared train split (.jsonl)")
+    job.add_argument("--dev", required=True, help="prepared dev split (.jsonl)")
+    job.add_argument("--meta", required=True, help=meta_help)
+    job.add_argument("--threads", type=int, default=1)
+    job.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    job.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
+    job.add_argument("--run-out", required=True, help="the run record (.json)")
+
+
 def _write_provenance(args: argparse.Namespace) -> None:
     if not (args.provenance_study and args.provenance_params_sha256):
         raise ValueError("--provenance-out needs --provenance-study and --provenance-params-sha256")

@@ -187,10 +187,6 @@ def _source(row: Any) -> str:
     return f"{'post-code' if 'post code' in row.model else 'official'}-{row.split}"
 
 
-def _gains(scored: list[Scored], model: str) -> list[Scored]:
-    return [s for s in scored if s.task == "chid" and s.model == model]
-
-
 @claim
 def published_score(
     scored: list[Scored], anchors: pd.DataFrame, anchor_model: str, alpha: float, scale: str, evidence: str
@@ -242,61 +238,55 @@ def published_score(
     return claims
 
 
-def _chid_not_run(claim_id: str, statement: str, scale: str, evidence: str) -> Claim:
-    why = f"CHID is not run at scale {scale} (no mirror holds it; full scale only)"
-    return Claim(
-        study=STUDY, claim_id=claim_id, kind="claim", section=CHID_SECTION, statement=statement,
-        metric=f"not measured: {why}", ours=None, criterion="see the full-scale row", verdict=INCONCLUSIVE,
-        no_p_reason=why, to_decide="needs CHID runs (scale full)", scale=scale, evidence=evidence,
-        anchor=SU_CHID_GAIN, anchor_source=POST,
-    )  # fmt: skip
+def _per_chid_model(
+    scored: list[Scored], name: str, statement: str, criterion: str, judge: Any, scale: str, evidence: str
+) -> list[Claim]:
+    """Claim ``name``, one per model that ran CHID, judged on its seeds' gains (assigned minus argmax, points)
+    by ``judge(gains)``; one inconclusive row where no model did."""
+    models = sorted({s.model for s in scored if s.task == "chid"})
+    if not models:
+        why = f"CHID is not run at scale {scale} (no mirror holds it; full scale only)"
+        return [Claim(
+            study=STUDY, claim_id=name, kind="claim", section=CHID_SECTION, statement=statement,
+            metric=f"not measured: {why}", ours=None, criterion=criterion, verdict=INCONCLUSIVE,
+            no_p_reason=why, to_decide="needs CHID runs (scale full)", scale=scale, evidence=evidence,
+            anchor=SU_CHID_GAIN, anchor_source=POST,
+        )]  # fmt: skip
+    claims = []
+    for model in models:
+        runs = sorted((s for s in scored if s.task == "chid" and s.model == model), key=lambda s: s.seed)
+        gains = [s.score - s.argmax_score for s in runs]
+        claims.append(Claim(
+            study=STUDY, claim_id=f"{name}.{slug(model)}", kind="claim", section=CHID_SECTION,
+            statement=f"({model}) {statement}",
+            metric=f"accuracy gain, points, dev, per seed: {', '.join(f'{g:+.2f}' for g in gains)}",
+            ours=round(float(np.mean(gains)), 6), criterion=criterion, judgement=judge(gains), scale=scale,
+            evidence=evidence, anchor=SU_CHID_GAIN, anchor_source=POST, seeds=[s.seed for s in runs],
+        ))  # fmt: skip
+    return claims
 
 
 @claim
 def chid_assignment(scored: list[Scored], alpha: float, scale: str, evidence: str) -> list[Claim]:
     """Joint assignment of a passage's candidates beats the independent argmax (per seed, t over seeds)."""
-    statement = "Assigning CHID's candidates jointly per passage (Hungarian) beats each blank's own argmax."
-    models = sorted({s.model for s in scored if s.task == "chid"})
-    if not models:
-        return [_chid_not_run("chid_assignment", statement, scale, evidence)]
-    claims = []
-    for model in models:
-        runs = _gains(scored, model)
-        gains = [s.score - s.argmax_score for s in runs]
-        claims.append(Claim(
-            study=STUDY, claim_id=f"chid_assignment.{slug(model)}", kind="claim", section=CHID_SECTION,
-            statement=f"({model}) {statement}",
-            metric=f"accuracy gain, points, dev, per seed: {', '.join(f'{g:+.2f}' for g in gains)}",
-            ours=round(float(np.mean(gains)), 6),
-            criterion="the mean gain over seeds significantly above 0 (reproduced), below (not reproduced)",
-            judgement=mean_difference(gains, alpha), scale=scale, evidence=evidence, anchor=SU_CHID_GAIN,
-            anchor_source=POST, seeds=[s.seed for s in runs],
-        ))  # fmt: skip
-    return claims
+    return _per_chid_model(
+        scored, "chid_assignment",
+        "Assigning CHID's candidates jointly per passage (Hungarian) beats each blank's own argmax.",
+        "the mean gain over seeds significantly above 0 (reproduced), below (not reproduced)",
+        lambda gains: mean_difference(gains, alpha), scale, evidence,
+    )  # fmt: skip
 
 
 @claim
 def chid_assignment_gain_size(scored: list[Scored], alpha: float, scale: str, evidence: str) -> list[Claim]:
     """Su's single-run gain (about +6 points) is what one run of ours gives."""
-    statement = "Hungarian assignment gains about +6% accuracy on CHID over independent argmax (one run)."
-    models = sorted({s.model for s in scored if s.task == "chid"})
-    if not models:
-        return [_chid_not_run("chid_assignment_gain_size", statement, scale, evidence)]
-    claims = []
-    for model in models:
-        runs = _gains(scored, model)
-        gains = [s.score - s.argmax_score for s in runs]
-        claims.append(Claim(
-            study=STUDY, claim_id=f"chid_assignment_gain_size.{slug(model)}", kind="claim",
-            section=CHID_SECTION, statement=f"({model}) {statement}",
-            metric=f"accuracy gain, points, dev, per seed: {', '.join(f'{g:+.2f}' for g in gains)}",
-            ours=round(float(np.mean(gains)), 6),
-            criterion=f"+{SU_CHID_GAIN:g} inside our {1 - alpha:.0%} prediction interval for one run's gain "
-            "(reproduced); significantly outside (not reproduced)",
-            judgement=anchor_single_run(gains, SU_CHID_GAIN, alpha), scale=scale, evidence=evidence,
-            anchor=SU_CHID_GAIN, anchor_source=POST, seeds=[s.seed for s in runs],
-        ))  # fmt: skip
-    return claims
+    return _per_chid_model(
+        scored, "chid_assignment_gain_size",
+        "Hungarian assignment gains about +6% accuracy on CHID over independent argmax (one run).",
+        f"+{SU_CHID_GAIN:g} inside our {1 - alpha:.0%} prediction interval for one run's gain (reproduced); "
+        "significantly outside (not reproduced)",
+        lambda gains: anchor_single_run(gains, SU_CHID_GAIN, alpha), scale, evidence,
+    )  # fmt: skip
 
 
 @claim

@@ -38,7 +38,7 @@ from kexue_repro.clue.mrc_ner.evaluate import SELECT, batches, evaluate
 from kexue_repro.clue.mrc_ner.models import LOSSES, build_model
 from kexue_repro.clue.variants import OPTIMIZERS, make_optimizer
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_fine_tuning_arguments, run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import (
     check_finite_loss,
@@ -259,21 +259,12 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.clue.mrc_ner.train", __doc__, "clue.mrc_ner")
-    parser.add_argument("--task", required=True, help="the run task: cluener, c3, cmrc2018, chid [@model]")
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument(
-        "--model", required=True, help="a save_pretrained folder (model + tokenizer) or hub name"
+    add_fine_tuning_arguments(
+        parser,
+        "the run task: cluener, c3, cmrc2018, chid [@model]",
+        "the task's meta.json (kind, entity_types, num_choices)",
     )
-    parser.add_argument("--train", required=True, help="prepared train split (.jsonl)")
-    parser.add_argument("--dev", required=True, help="prepared dev split (.jsonl)")
-    parser.add_argument(
-        "--meta", required=True, help="the task's meta.json (kind, entity_types, num_choices)"
-    )
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
     parser.add_argument("--predictions-out", required=True, help="best epoch's dev predictions (.json)")
-    parser.add_argument("--run-out", required=True, help="the run record (.json)")
     return run(_main, parser.parse_args(argv))
 
 
