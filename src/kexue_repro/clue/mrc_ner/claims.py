@@ -337,8 +337,12 @@ def summary_markdown(scores: pd.DataFrame, chid: pd.DataFrame, anchors: pd.DataF
             shown, of = published(anchors, task, row.model), ""
             if shown.empty:
                 shown, of = published(anchors, task, anchor_model), f" ({anchor_model})"
-            cell = lambda who: ", ".join(f"{r.value:g}" + (" (dev)" if r.split == "dev" else "") + of  # noqa: E731
-                                         for r in shown.itertuples() if who in r.model) or "-"  # fmt: skip
+
+            def cell(who: str) -> str:
+                values = [f"{r.value:g}" + (" (dev)" if r.split == "dev" else "") for r in shown.itertuples()
+                          if who in r.model]  # fmt: skip
+                return ", ".join(values) + of if values else "-"
+
             interval = "-" if np.isnan(row.ci_low) else f"{row.ci_low:.2f} to {row.ci_high:.2f}"
             lines.append(f"| {row.model} | {row.seeds} | {row.per_seed} | {row.mean:.2f} | {interval} | "
                          f"{cell('post code')} | {cell('official')} |")  # fmt: skip
