@@ -185,10 +185,7 @@ def test_below_full_scale_each_task_has_one_inconclusive_anchor_row(tmp_path):
     assert all(f"**{name}**" in summary for name, _, _ in claims.TASKS.values())
     assert "Not run at scale clue-cpu." in summary  # CMRC2018, CHID
     # the tiny BERT's scores beside the published ones of the anchors' model, so named
-    assert (
-        "| tiny | 2 | " in summary
-        and "61.33 (BERT-base) | 64.5, 65.7 (dev) (BERT-base) |" in summary
-    )
+    assert "| tiny | 2 | " in summary and "61.33 (BERT-base) | 64.5, 65.7 (dev) (BERT-base) |" in summary
 
 
 def test_chid_assignment_gain_is_judged_per_seed_and_against_sus_six_points(full, tmp_path):

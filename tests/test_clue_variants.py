@@ -12,12 +12,12 @@ from clue_tiny import make_model, records, tokenizer
 from kexue_repro.clue import data
 from kexue_repro.clue.evaluate import mean_loss
 from kexue_repro.clue.model import load_classifier, scoped_parameters
+from kexue_repro.clue.optimizers import make_optimizer
 from kexue_repro.clue.variants import (
     MaskedOptimizer,
     VariantConfig,
     fisher_masks,
     fisher_scores,
-    make_optimizer,
     top_share_masks,
 )
 from kexue_repro.data.clue_records import Record

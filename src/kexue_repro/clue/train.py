@@ -37,14 +37,8 @@ from kexue_repro.clue import hooks
 from kexue_repro.clue.data import BatchTransform, Encoded, batches, encode_split
 from kexue_repro.clue.evaluate import accuracy, mean_loss, predict_probabilities
 from kexue_repro.clue.model import ModelTransform, load_classifier, load_tokenizer, scoped_parameters
-from kexue_repro.clue.variants import (
-    OPTIMIZERS,
-    MaskedOptimizer,
-    VariantConfig,
-    fisher_masks,
-    kept_share,
-    make_optimizer,
-)
+from kexue_repro.clue.optimizers import OPTIMIZERS, make_optimizer
+from kexue_repro.clue.variants import MaskedOptimizer, VariantConfig, fisher_masks, kept_share
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import add_fine_tuning_arguments, run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint

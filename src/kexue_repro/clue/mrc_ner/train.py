@@ -36,7 +36,7 @@ from kexue_repro.clue.model import load_tokenizer
 from kexue_repro.clue.mrc_ner import encode
 from kexue_repro.clue.mrc_ner.evaluate import SELECT, batches, evaluate
 from kexue_repro.clue.mrc_ner.models import LOSSES, build_model
-from kexue_repro.clue.variants import OPTIMIZERS, make_optimizer
+from kexue_repro.clue.optimizers import OPTIMIZERS, make_optimizer
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.cli import add_fine_tuning_arguments, run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
