@@ -39,6 +39,10 @@ def test_pipeline_fills_the_ledger_and_is_then_up_to_date(tiny_pipeline):
             assert f"@claim\ndef {function}(" in (repo / path).read_text(), claim["code"]
     report = (repo / "results/report.md").read_text()
     assert all(claim_id in report for claim_id in table["claim_id"])
+    # the reading/NER study's table per task (results/clue_mrc_ner/tables.md) under its heading
+    mrc_ner = report.split("## clue_mrc_ner")[1].split("\n## ")[0]
+    assert "**CLUENER** (entity-level micro F1)" in mrc_ner and "**C3** (accuracy)" in mrc_ner
+    assert mrc_ner.count("| tiny | 2 | ") == 2 and "Not run at scale smoke." in mrc_ner  # CMRC2018, CHID
     assert all(code.split(":")[1] in report for code in table["code"])  # each claim links its function
     for link in [line.split("(")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:
         assert (repo / "results" / link).is_file()
