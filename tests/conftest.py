@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -161,6 +163,15 @@ def snakemake_jobs(output: str) -> dict[str, int]:
             rule, count = line.split()
             jobs[rule] = jobs.get(rule, 0) + int(count)
     return jobs
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A zip archive holding ``members`` (name -> content), as bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
 
 
 @contextlib.contextmanager

@@ -3,14 +3,12 @@ the official files, the official URL a closed port), the readers on the real fil
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from kexue_repro.data.clue import MANIFEST, TASKS, Checksum, fetch_task, git_blo
 from kexue_repro.data.clue_prepare import prepare_task, stratified_sample
 from kexue_repro.data.clue_readers import json_lines, read_split, task_labels
 
-from conftest import CLOSED_URL, REPO, serve_directory
+from conftest import CLOSED_URL, REPO, serve_directory, zip_bytes
 
 MIRROR = REPO.parent / "shared/data/clue"
 CHECKSUMS_CSV = REPO / "data/checksums/clue.csv"
@@ -155,20 +153,12 @@ def test_tampered_optional_file_is_reported_missing_with_the_reason(tmp_path):
     assert not (tmp_path / "afqmc/test.json").exists()
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_official_archive_members_are_verified_and_a_bad_one_comes_from_the_mirror(mirror, tmp_path):
     wsc = {name: (MIRROR / "cluewsc2020" / name).read_bytes() for name in TASKS["cluewsc2020"].files}
     official = tmp_path / "official"
     official.mkdir()
     members = {**wsc, "test.json": wsc["test.json"][:-10], "README.md": b"not kept"}
-    (official / "cluewsc2020_public.zip").write_bytes(_zip(members))
+    (official / "cluewsc2020_public.zip").write_bytes(zip_bytes(members))
     dest = tmp_path / "raw"
     with serve_directory(official) as server:
         manifest = fetch_task(
@@ -188,7 +178,7 @@ def test_archive_member_escaping_the_folder_is_refused(tmp_path):
     official = tmp_path / "official"
     official.mkdir()
     dev = (MIRROR / "afqmc/dev.json").read_bytes()
-    (official / "afqmc_public.zip").write_bytes(_zip({"dev.json": dev, "../evil.json": b"{}"}))
+    (official / "afqmc_public.zip").write_bytes(zip_bytes({"dev.json": dev, "../evil.json": b"{}"}))
     dest = tmp_path / "raw" / "afqmc"
     with serve_directory(official) as server, pytest.raises(UnsafeArchiveError, match=r"\.\./evil\.json"):
         fetch_task("afqmc", dest, CHECKSUMS, official_base=server.base, **FAST)

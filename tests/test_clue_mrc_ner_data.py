@@ -5,12 +5,10 @@ CMRC2018 and CHID from small files written in the official layout."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ from kexue_repro.data.clue import MANIFEST, TASKS, fetch_task, load_checksums
 from kexue_repro.data.clue_prepare import group_sample, prepare_task, uniform_sample
 from kexue_repro.data.clue_prepare import main as prepare_main
 
-from conftest import CLOSED_URL, REPO, serve_directory
+from conftest import CLOSED_URL, REPO, serve_directory, zip_bytes
 
 MIRROR = REPO.parent / "shared/data/clue"
 CHECKSUMS = load_checksums(REPO / "data/checksums/clue.csv")
@@ -100,14 +98,6 @@ def test_a_second_fetch_recognises_the_aliased_files_without_downloading(mirror,
     assert again["files"] == first["files"] and halves() == hits  # only the missing test.json is asked for
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _cmrc_table(archive_sha256: str | None) -> dict:
     """The project's table, the CMRC2018 archive's row pinned to ``archive_sha256``."""
     return {**CHECKSUMS, ("cmrc2018", "cmrc2018_public.zip"): Checksum(None, None, archive_sha256, None)}
@@ -131,7 +121,7 @@ def cmrc_server(small, tmp_path_factory):
     root = tmp_path_factory.mktemp("official")
     shutil.copytree(small / "cmrc2018", root / "cmrc2018")
     members = {name: (small / "cmrc2018" / name).read_bytes() for name in TASKS["cmrc2018"].files}
-    (root / "cmrc2018_public.zip").write_bytes(_zip(members))
+    (root / "cmrc2018_public.zip").write_bytes(zip_bytes(members))
     with serve_directory(root) as server:
         server.members, server.archive_sha256 = members, sha256_file(root / "cmrc2018_public.zip")
         yield server

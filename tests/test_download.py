@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import zipfile
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -17,15 +16,7 @@ import pytest
 
 from kexue_repro.data import DownloadError, RemoteFile, UnsafeArchiveError, extract, fetch, sha256_file
 
-from conftest import CLOSED_URL, http_server
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
+from conftest import CLOSED_URL, http_server, zip_bytes
 
 
 def _tar_gz(members: dict[str, bytes]) -> bytes:
@@ -41,8 +32,8 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
 GOOD = b"the good file\n" * 100
 OTHER = b"not the file you expected\n"
 GOOD_SHA = hashlib.sha256(GOOD).hexdigest()
-GOOD_ZIP = _zip({"data/a.txt": b"alpha", "data/sub/b.txt": b"beta", "top.txt": b"top"})
-EVIL_ZIP = _zip({"fine.txt": b"fine", "../evil.txt": b"evil"})
+GOOD_ZIP = zip_bytes({"data/a.txt": b"alpha", "data/sub/b.txt": b"beta", "top.txt": b"top"})
+EVIL_ZIP = zip_bytes({"fine.txt": b"fine", "../evil.txt": b"evil"})
 EVIL_TAR_GZ = _tar_gz({"fine.txt": b"fine", "../evil.txt": b"evil"})
 
 FILES = {
