@@ -9,6 +9,7 @@ import sys
 
 from snakemake.utils import min_version
 
+from kexue_repro.common.cli import STARTUP_LOG_ENV
 from kexue_repro.common.params import check_params, load_yaml
 from kexue_repro.common.provenance import provenance_options
 
@@ -36,8 +37,9 @@ try:
 except ValueError as err:
     sys.exit(str(err))
 
-# Jobs run `python -m kexue_repro ...` with the environment that runs Snakemake, activated or not.
-shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
+# Jobs run `python -m kexue_repro ...` with the environment that runs Snakemake, activated or not, and log
+# their start-up time (kexue_repro.common.cli.log_startup; `make benchmark` splits job time with it).
+shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH" {STARTUP_LOG_ENV}=1; ')
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
 STUDIES = [

@@ -8,8 +8,9 @@ stage in dvc.yaml's order, so that a study finds what the studies before it made
 `snakemake --profile workflow/profiles/local <study>`, or with --dvc `dvc repro --single-item <study>` (the
 stage's own command, which also records dvc.lock). Both use every core this process may run on (limit them
 with `taskset -c 0,1`). Prints each study's wall time and its ratio to the budget: each study's issue asks for
-at most 6 minutes on 2 cores at smoke scale, given what it builds on. --clone-to keeps the clone, with its
-results and dvc.lock; otherwise it is removed.
+at most 6 minutes on 2 cores at smoke scale, given what it builds on; then how much of each study's job time
+went to starting processes (kexue_repro.benchmarks.rule_times). --clone-to keeps the clone, with its results
+and dvc.lock; otherwise it is removed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from kexue_repro.benchmarks.rule_times import print_startup_share, rule_times
 
 BIN = Path(sys.executable).parent
 
@@ -76,13 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(studies)} studies from a fresh clone of HEAD, {cores} cores, {runner}", flush=True)
         try:
             total = timed_runs(clone, studies, args.dvc, budget)
+            print(f"{'TOTAL':<14} {total:8.1f} s\n", flush=True)
+            print_startup_share(rule_times(clone / "results/benchmarks", clone / "results/logs"))
         except RuntimeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
         finally:
             if args.clone_to is None:
                 shutil.rmtree(clone, ignore_errors=True)
-    print(f"{'TOTAL':<14} {total:8.1f} s")
     return 0
 
 

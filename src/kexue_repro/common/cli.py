@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from typing import Callable, Sequence
+
+import psutil
 
 from kexue_repro.common import provenance
 from kexue_repro.common.settings import add_settings_argument
 
 # Bad input and failed I/O (DownloadError is an OSError); anything else is a bug and keeps its traceback.
 EXPECTED_ERRORS = (ValueError, KeyError, OSError)
+
+# Set by the workflow (Snakefile's shell prefix): each job logs its start-up time, from the process's start
+# to its first line of work, for kexue_repro.benchmarks.rule_times. Direct use of a command prints nothing.
+STARTUP_LOG_ENV = "KEXUE_REPRO_LOG_STARTUP"
+STARTUP_PREFIX = "start-up: "
+
+
+def log_startup() -> None:
+    if os.environ.get(STARTUP_LOG_ENV):
+        seconds = time.time() - psutil.Process().create_time()
+        print(f"{STARTUP_PREFIX}{seconds:.3f} s", file=sys.stderr, flush=True)
 
 
 def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
@@ -62,6 +77,7 @@ def one_line(err: BaseException) -> str:
 
 
 def run(command: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
+    log_startup()
     try:
         command(args)
         if getattr(args, "provenance_out", None):
