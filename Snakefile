@@ -39,7 +39,9 @@ except ValueError as err:
 
 # Jobs run `python -m kexue_repro ...` with the environment that runs Snakemake, activated or not, and log
 # their start-up time (kexue_repro.common.cli.log_startup; `make benchmark` splits job time with it).
-shell.prefix(f'export PATH="{os.path.dirname(sys.executable)}:$PATH" {STARTUP_LOG_ENV}=1; ')
+shell.prefix(
+    f'export PATH="{os.path.dirname(sys.executable)}:$PATH" {STARTUP_LOG_ENV}=1; '
+)
 
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
 STUDIES = [

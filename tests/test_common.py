@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from kexue_repro.common.claims import (
     verdict,
     write_claims,
 )
+from kexue_repro.common.resume import run_each
 
 
 def make_claim(**overrides) -> Claim:
@@ -204,3 +207,39 @@ def test_resumable_restores_what_it_saved_and_only_for_the_same_run(tmp_path, ca
     assert not path.exists()
     with pytest.raises(ValueError, match="name the checkpoint's own entries"):
         Resumable(path, {}, progress=model)
+
+
+def _each_job(argv: list[str], done: list[tuple[int, str]], fail_at: int | None = None) -> int:
+    """A job of several runs through common.cli.run_each: each run records itself and keeps a checkpoint."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, nargs="+")
+    parser.add_argument("--checkpoint", nargs="+")
+    parser.add_argument("--label")
+
+    def one(args: argparse.Namespace) -> None:
+        if args.seed == fail_at:
+            raise ValueError(f"seed {args.seed} failed")
+        Path(args.checkpoint).write_text("state")
+        done.append((args.seed, args.label))
+
+    return run_each(one, parser.parse_args(argv), ("seed", "checkpoint"), "checkpoint")
+
+
+def test_run_each_runs_every_run_in_turn_then_discards_the_checkpoints(tmp_path):
+    checkpoints = [str(tmp_path / f"seed{seed}.pt") for seed in (3, 4)]
+    done: list[tuple[int, str]] = []
+    assert _each_job(["--seed", "3", "4", "--checkpoint", *checkpoints, "--label", "x"], done) == 0
+    assert done == [(3, "x"), (4, "x")]  # options not per run reach every run unchanged
+    assert not any(Path(path).exists() for path in checkpoints)
+
+
+def test_run_each_keeps_finished_runs_checkpoints_when_a_later_run_fails(tmp_path, capsys):
+    checkpoints = [str(tmp_path / f"seed{seed}.pt") for seed in (3, 4)]
+    assert _each_job(["--seed", "3", "4", "--checkpoint", *checkpoints], [], fail_at=4) == 1
+    assert Path(checkpoints[0]).is_file(), "the rerun resumes seed 3 from it"
+    assert capsys.readouterr().err == "error: seed 4 failed\n"
+
+
+def test_run_each_names_an_option_with_the_wrong_number_of_values(tmp_path, capsys):
+    assert _each_job(["--seed", "3", "4", "--checkpoint", str(tmp_path / "c.pt")], []) == 1
+    assert capsys.readouterr().err == "error: --checkpoint: 1 given for 2 runs (one per value of --seed)\n"

@@ -4,6 +4,7 @@ study), on the session's one run of the pipeline (conftest's `tiny_pipeline`).""
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pandas as pd
@@ -56,6 +57,9 @@ def test_pipeline_fills_the_ledger_and_is_then_up_to_date(tiny_pipeline):
 
     times = run([sys.executable, "-m", "kexue_repro.benchmarks.rule_times"], cwd=repo).stdout
     assert "leaderboard/evaluate" in times and "TOTAL" in times
+    # every job logged its start-up time, in the log beside its benchmark file
+    jobs, unmeasured = re.search(r"\nTOTAL\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s+\((\d+)\)", times).groups()
+    assert int(jobs) > 20 and int(unmeasured) == 0, times
 
 
 def test_dvc_ran_every_stage_and_has_then_nothing_to_do(tiny_pipeline):

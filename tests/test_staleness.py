@@ -70,7 +70,7 @@ def test_a_change_to_the_vae_model_reruns_the_vae_and_the_report_only(clone):
     change_code(clone, "vae/model.py")
     jobs = planned(clone)
     runs = yaml.safe_load((clone / "params.yaml").read_text())["vae"]["runs"]
-    assert jobs["vae_train"] == len(runs["seeds"]) * len(runs["k_train"]) == jobs["vae_evaluate"]
+    assert jobs["vae_train"] == len(runs["seeds"]) == jobs["vae_evaluate"]  # one job per seed, each k in turn
     assert studies_of(jobs) == {"vae", "report"}, jobs
     before = mtimes(clone, "results/vae/models/*.pt")
     reproduce(clone, "vae model: a comment")
@@ -92,8 +92,8 @@ def test_a_change_to_childtuning_reruns_every_fine_tuning_and_the_report_and_pla
     jobs = planned(clone)
     config = yaml.safe_load((clone / "params.yaml").read_text())
     runs = len(clue_plan.run_tasks(config)) * len(clue_plan.variants(config)) * len(clue_plan.seeds(config))
-    assert jobs["clue_finetune"] == runs
-    assert jobs["clue_claims"] == 1 and jobs["can_apply"] == jobs["clue_finetune"] and jobs["report"] == 1
+    assert jobs["clue_finetune"] == runs // len(clue_plan.seeds(config))  # one job per (task, variant)
+    assert jobs["clue_claims"] == 1 and jobs["can_apply"] == runs and jobs["report"] == 1
     assert studies_of(jobs) == {"clue", "can", "report"}, jobs
     before = mtimes(clone, "results/clue/runs/*/*/*.json")
     out = reproduce(clone, "ChildTuning: a comment")

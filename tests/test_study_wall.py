@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import sys
 
+from kexue_repro.benchmarks.study_wall import REPRODUCE
+
 from conftest import REPO, run
 
 
@@ -31,3 +33,9 @@ def test_an_unknown_study_is_named_in_one_line(tmp_path):
     proc = run([*cmd, "--clone-to", str(tmp_path / "c")], cwd=REPO, check=False)
     assert proc.returncode == 1
     assert proc.stderr == "error: --studies: no stage named leaderbord in dvc.yaml\n"
+
+
+def test_the_reproduce_benchmark_times_what_make_reproduce_runs():
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile.split("\nreproduce: setup\n")[1].split("\n\n")[0]
+    assert [line.strip().split() for line in recipe.splitlines()] == REPRODUCE

@@ -189,7 +189,7 @@ def setting_keys(block, found: set[str]) -> set[str]:
 def test_no_setting_travels_as_a_command_line_option(workflow):
     """A hyperparameter lives in params.yaml, its schema and the dataclass that reads it: no rule of its study
     passes it as an option and no step of its study parses one (wildcards such as seed or k, which name a job,
-    are the exception)."""
+    are the exception, and so are the lists of the block's `runs`, such as the seeds a job runs in turn)."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     wildcards = {name for rule in workflow.rules for name in rule.wildcard_names}
     for study in STUDIES:
@@ -198,10 +198,11 @@ def test_no_setting_travels_as_a_command_line_option(workflow):
         shells = [
             r.shellcmd or "" for r in workflow.rules if r.snakefile.endswith(f"workflow/rules/{study}.smk")
         ]
-        # an option whose value is a wildcard names the job (a run's seed, lr, ...); one of files, its inputs
-        named = {
-            o for sh in shells for o in re.findall(r"(--[a-z][a-z0-9-]*) \{(?:wildcards|input|output)\.", sh)
-        }
+        # an option whose value is a wildcard names the job (a run's seed, lr, ...), one of the runs block's
+        # lists names its runs (params of the same name); one of files, its inputs
+        runs = "|".join(params[params_block(study)].get("runs", {})) or "(?!)"
+        value = rf"(?:wildcards\.|input\.|output\.|params\.(?:{runs})\}})"
+        named = {o for sh in shells for o in re.findall(rf"(--[a-z][a-z0-9-]*) \{{{value}", sh)}
         options -= named
         for shell in shells:
             passed = set(re.findall(r"--[a-z][a-z0-9-]*", shell)) & options

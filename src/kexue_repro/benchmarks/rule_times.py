@@ -40,7 +40,9 @@ def rule_times(benchmark_dir: Path, log_dir: Path) -> pd.DataFrame:
         study = rel.parts[0] if len(rel.parts) > 1 else "(workflow)"
         seconds = pd.read_csv(tsv, sep="\t")["s"].mean()
         startup = startup_seconds(log_dir / rel.with_suffix(".log"))
-        rows.append({"study": study, "rule": str(rel.with_suffix("")), "seconds": seconds, "startup": startup})
+        rows.append(
+            {"study": study, "rule": str(rel.with_suffix("")), "seconds": seconds, "startup": startup}
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -53,13 +55,17 @@ def startup_share(times: pd.DataFrame) -> pd.DataFrame:
         return {"jobs": len(jobs), "seconds": jobs["seconds"].sum(), "startup": timed["startup"].sum(),
                 "unmeasured": len(jobs) - len(timed), "share": share}  # fmt: skip
 
-    rows = {study: summary(jobs, measured[measured["study"] == study]) for study, jobs in times.groupby("study")}
+    rows = {
+        study: summary(jobs, measured[measured["study"] == study]) for study, jobs in times.groupby("study")
+    }
     rows["TOTAL"] = summary(times, measured)
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def print_startup_share(times: pd.DataFrame) -> None:
-    print(f"{'study':<16} {'jobs':>5} {'job s':>9} {'start-up s':>11} {'share':>7}  (jobs without a start-up line)")
+    print(
+        f"{'study':<16} {'jobs':>5} {'job s':>9} {'start-up s':>11} {'share':>7}  (jobs without a start-up line)"
+    )
     for study, row in startup_share(times).iterrows():
         print(
             f"{study:<16} {row['jobs']:5.0f} {row['seconds']:9.1f} {row['startup']:11.1f} {row['share']:7.1%}"

@@ -40,8 +40,8 @@ from kexue_repro.clue.model import ModelTransform, load_classifier, load_tokeniz
 from kexue_repro.clue.optimizers import OPTIMIZERS, make_optimizer
 from kexue_repro.clue.variants import MaskedOptimizer, VariantConfig, fisher_masks, kept_share
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import add_fine_tuning_arguments, run, step_parser
-from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.cli import FINE_TUNING_PER_RUN, add_fine_tuning_arguments, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint, run_each
 from kexue_repro.common.runtime import (
     check_finite_loss,
     choose_device,
@@ -262,7 +262,6 @@ def _main(args: argparse.Namespace) -> None:
     records.write_probabilities(args.probs_out, probs)
     run = execution_free(record) | {"probabilities": str(args.probs_out), "dev": str(args.dev)}
     write_json(args.run_out, run)
-    discard_checkpoint(args.checkpoint)
     timing = record["execution"]
     print(
         f"{args.run_out}: {record['variant']} seed {args.seed}: best dev accuracy {record['best_dev_accuracy']:.4f} "
@@ -284,8 +283,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the run task recorded in the run (e.g. sentiment)",
         "the task's meta.json (num_labels or num_classes)",
     )
-    parser.add_argument("--probs-out", required=True, help="best epoch's dev probabilities (.npy, dev order)")
-    return run(_main, parser.parse_args(argv))
+    parser.add_argument(
+        "--probs-out",
+        nargs="+",
+        required=True,
+        help="per seed: best epoch's dev probabilities (.npy, dev order)",
+    )
+    return run_each(_main, parser.parse_args(argv), (*FINE_TUNING_PER_RUN, "probs_out"), "checkpoint")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ from kexue_repro.clue.evaluate import mean_loss
 from kexue_repro.clue.model import load_classifier, load_tokenizer, scoped_parameters
 from kexue_repro.clue.variants import MaskedOptimizer, VariantConfig
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import step_parser
+from kexue_repro.common.resume import run_each
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
 
@@ -255,7 +256,9 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.clue.update_size", __doc__, "clue.update_size")
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument(
+        "--seed", type=int, nargs="+", required=True, help="one measurement per seed, in turn"
+    )
     parser.add_argument(
         "--model", required=True, help="a save_pretrained folder (model + tokenizer) or hub name"
     )
@@ -263,8 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--meta", required=True, help="the task's meta.json (num_labels or num_classes)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--out", required=True, help="the measurement (.json)")
-    return run(_main, parser.parse_args(argv))
+    parser.add_argument("--out", nargs="+", required=True, help="per seed: the measurement (.json)")
+    return run_each(_main, parser.parse_args(argv), ("seed", "out"))
 
 
 if __name__ == "__main__":

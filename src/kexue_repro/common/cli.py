@@ -44,9 +44,10 @@ def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
 
 
 def add_fine_tuning_arguments(job: argparse.ArgumentParser, task_help: str, meta_help: str) -> None:
-    """The options of a job fine-tuning one model on one prepared task with one seed (the CLUE jobs)."""
+    """The options of a job fine-tuning one model on one prepared task with one seed or more, in turn (the
+    CLUE jobs; ``run_each`` with per-run options FINE_TUNING_PER_RUN and the job's own outputs)."""
     job.add_argument("--task", required=True, help=task_help)
-    job.add_argument("--seed", type=int, required=True)
+    job.add_argument("--seed", type=int, nargs="+", required=True, help="one run per seed, in turn")
     job.add_argument(
         "--model", required=True, help="a save_pretrained folder (model + tokenizer) or hub name"
     )
@@ -55,8 +56,13 @@ def add_fine_tuning_arguments(job: argparse.ArgumentParser, task_help: str, meta
     job.add_argument("--meta", required=True, help=meta_help)
     job.add_argument("--threads", type=int, default=1)
     job.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    job.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
-    job.add_argument("--run-out", required=True, help="the run record (.json)")
+    job.add_argument(
+        "--checkpoint", nargs="+", required=True, help="per seed: resumed from if present; removed at the end"
+    )
+    job.add_argument("--run-out", nargs="+", required=True, help="per seed: the run record (.json)")
+
+
+FINE_TUNING_PER_RUN = ("seed", "checkpoint", "run_out")
 
 
 def _write_provenance(args: argparse.Namespace) -> None:

@@ -11,18 +11,23 @@ Stateful objects are modules, optimizers, schedulers (``state_dict``/``load_stat
 generators (``get_state``/``set_state``). A checkpoint is used only when it was saved under an equal config
 (up to ``ignore``d keys); another one is left to be overwritten, and the run starts afresh. Saving is atomic
 (``common.checkpoint``): a run killed at any point resumes from its last save to the same numbers.
+
+A job of several runs (a step's seeds) runs them in one process with ``run_each``, which discards their
+checkpoints only when all are done, so a killed job resumes each run, finished or not, from its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import torch
 
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
+from kexue_repro.common.cli import run as run_command
 
 CONFIG = "config"
 PROGRESS = "progress"
@@ -86,3 +91,34 @@ class Resumable:
 def discard_checkpoint(path: str | os.PathLike) -> None:
     """A checkpoint is spent once its run's outputs are written: a later run with new settings starts afresh."""
     Path(path).unlink(missing_ok=True)
+
+
+def run_each(
+    command: Callable[[argparse.Namespace], object],
+    args: argparse.Namespace,
+    per_run: Sequence[str],
+    checkpoint: str | None = None,
+) -> int:
+    """Run ``command`` once per run, all in this process, so that a job of several runs (a step's seeds) pays
+    the start-up (interpreter, torch, transformers) once. Each option in ``per_run`` (the dests of
+    ``nargs="+"`` options) holds one value per run, in the same order; the command sees one run's values.
+
+    Each run writes its own outputs as it ends. The runs' checkpoints (the option ``checkpoint``) are
+    discarded only once every run is done: the workflow removes a failed job's outputs before running it
+    again, and each finished run then resumes from its checkpoint instead of training again."""
+
+    def each(args: argparse.Namespace) -> None:
+        values = {dest: getattr(args, dest) for dest in per_run}
+        runs = len(values[per_run[0]])
+        for dest, given in values.items():
+            if len(given) != runs:
+                flag, first = "--" + dest.replace("_", "-"), "--" + per_run[0].replace("_", "-")
+                raise ValueError(f"{flag}: {len(given)} given for {runs} runs (one per value of {first})")
+        for index in range(runs):
+            command(
+                argparse.Namespace(**(vars(args) | {dest: given[index] for dest, given in values.items()}))
+            )
+        for path in values[checkpoint] if checkpoint is not None else ():
+            discard_checkpoint(path)
+
+    return run_command(each, args)

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.cli import run, step_parser
-from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.cli import step_parser
+from kexue_repro.common.resume import Resumable, run_each
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.gan import data
@@ -213,7 +213,6 @@ def _main(args: argparse.Namespace) -> None:
     )
     save_model(args.out, gen.cpu(), critic.cpu(), config)
     write_json(args.metrics_out, record)
-    discard_checkpoint(args.checkpoint)
     print(
         f"{args.out}: final losses critic {losses['final_loss_d']:.4g}, generator {losses['final_loss_g']:.4g}"
     )
@@ -223,14 +222,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.gan.train", __doc__, "gan.train")
     parser.add_argument("--dataset", choices=DATASETS, required=True)
     parser.add_argument("--method", choices=METHODS, required=True)
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--seed", type=int, nargs="+", required=True, help="one run per seed, in turn")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
-    parser.add_argument("--out", required=True, help="the trained generator and critic (.pt)")
-    parser.add_argument("--metrics-out", required=True, help="the run record: its final losses (.json)")
+    parser.add_argument(
+        "--checkpoint", nargs="+", required=True, help="per seed: resumed from if present; removed at the end"
+    )
+    parser.add_argument(
+        "--out", nargs="+", required=True, help="per seed: the trained generator and critic (.pt)"
+    )
+    parser.add_argument(
+        "--metrics-out", nargs="+", required=True, help="per seed: the run record, its final losses (.json)"
+    )
     parser.add_argument("--digits", help="the digits .npz, for mnist (its training split)")
-    return run(_main, parser.parse_args(argv))
+    per_run = ("seed", "checkpoint", "out", "metrics_out")
+    return run_each(_main, parser.parse_args(argv), per_run, "checkpoint")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from typing import Any, Sequence
 import torch
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
-from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.cli import step_parser
+from kexue_repro.common.resume import Resumable, run_each
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.transformer import HEADS, NORMS
@@ -215,7 +215,6 @@ def _main(args: argparse.Namespace) -> None:
     config = build(TrainConfig, args.settings, "transformer.mlm", **run_keys, device_type=device.type)
     _, record = train(config, device, args.checkpoint)
     write_json(args.out, run_keys | {"config": config.as_dict(), "threads": args.threads} | record)
-    discard_checkpoint(args.checkpoint)
     print(
         f"{args.out}: held-out loss {record['initial_loss']:.3f} -> {record['final_loss']} "
         f"(unigram entropy {record['unigram_entropy']:.3f}); last LN gamma ratio {record['last_ln_ratio']:.3f}"
@@ -224,20 +223,26 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.transformer.train", __doc__, "transformer.mlm")
-    parser.add_argument("--norm", choices=NORMS, required=True)
+    parser.add_argument("--norm", choices=NORMS, required=True, help="Post-LN or Pre-LN")
     parser.add_argument(
         "--head", choices=HEADS, required=True, help="MLM head: BERT's Dense+GELU+LN, or none"
     )
     parser.add_argument("--lr", type=float, required=True, help="peak learning rate of Adam")
     parser.add_argument("--warmup-steps", type=int, required=True, help="linear warmup, then constant")
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--seed", type=int, nargs="+", required=True, help="one run per seed, in turn")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
     parser.add_argument(
-        "--out", required=True, help="the run record: curve, losses, LayerNorm gammas (.json)"
+        "--checkpoint", nargs="+", required=True, help="per seed: resumed from if present; removed at the end"
     )
-    return run(_main, parser.parse_args(argv))
+    parser.add_argument(
+        "--out",
+        nargs="+",
+        required=True,
+        help="per seed: the run record, curve, losses, LayerNorm gammas (.json)",
+    )
+    per_run = ("seed", "checkpoint", "out")
+    return run_each(_main, parser.parse_args(argv), per_run, "checkpoint")
 
 
 if __name__ == "__main__":

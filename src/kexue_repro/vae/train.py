@@ -21,8 +21,8 @@ import torch
 
 from kexue_repro.common.atomic import write_csv
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.cli import run, step_parser
-from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.cli import step_parser
+from kexue_repro.common.resume import Resumable, run_each
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.vae.data import Dataset, load_dataset
@@ -189,22 +189,28 @@ def _main(args: argparse.Namespace) -> None:
     )
     model, curve = train(dataset, config, device, args.checkpoint, args.curve)
     save_model(args.out, model, config, curve)
-    discard_checkpoint(args.checkpoint)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.vae.train", __doc__, "vae.train")
     parser.add_argument("--data", required=True, help="the processed .npz")
-    parser.add_argument("--k", type=int, required=True, help="importance samples in the objective (1: VAE)")
+    parser.add_argument(
+        "--k",
+        type=int,
+        nargs="+",
+        required=True,
+        help="one run per k, in turn: importance samples in the objective (1: VAE)",
+    )
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument(
-        "--checkpoint", required=True, help="resumed from if present; removed once --out is written"
+        "--checkpoint", nargs="+", required=True, help="per run: resumed from if present; removed at the end"
     )
-    parser.add_argument("--out", required=True, help="the trained model (.pt)")
-    parser.add_argument("--curve", required=True, help="training curve CSV")
-    return run(_main, parser.parse_args(argv))
+    parser.add_argument("--out", nargs="+", required=True, help="per run: the trained model (.pt)")
+    parser.add_argument("--curve", nargs="+", required=True, help="per run: training curve CSV")
+    per_run = ("k", "checkpoint", "out", "curve")
+    return run_each(_main, parser.parse_args(argv), per_run, "checkpoint")
 
 
 if __name__ == "__main__":

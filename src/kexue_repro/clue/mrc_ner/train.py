@@ -38,8 +38,8 @@ from kexue_repro.clue.mrc_ner.evaluate import SELECT, batches, evaluate
 from kexue_repro.clue.mrc_ner.models import LOSSES, build_model
 from kexue_repro.clue.optimizers import OPTIMIZERS, make_optimizer
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import add_fine_tuning_arguments, run, step_parser
-from kexue_repro.common.resume import Resumable, discard_checkpoint
+from kexue_repro.common.cli import FINE_TUNING_PER_RUN, add_fine_tuning_arguments, step_parser
+from kexue_repro.common.resume import Resumable, discard_checkpoint, run_each
 from kexue_repro.common.runtime import (
     check_finite_loss,
     choose_device,
@@ -248,7 +248,6 @@ def _main(args: argparse.Namespace) -> None:
     record = run_record(config, n_train, n_dev, history)
     write_json(args.predictions_out, predictions)
     write_json(args.run_out, record)
-    discard_checkpoint(args.checkpoint)
     per_epoch = sum(epoch_seconds) / len(epoch_seconds)
     print(
         f"{args.run_out}: {args.task} seed {args.seed}: best dev {record['metric']} "
@@ -264,8 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the run task: cluener, c3, cmrc2018, chid [@model]",
         "the task's meta.json (kind, entity_types, num_choices)",
     )
-    parser.add_argument("--predictions-out", required=True, help="best epoch's dev predictions (.json)")
-    return run(_main, parser.parse_args(argv))
+    parser.add_argument(
+        "--predictions-out", nargs="+", required=True, help="per seed: best epoch's dev predictions (.json)"
+    )
+    return run_each(_main, parser.parse_args(argv), (*FINE_TUNING_PER_RUN, "predictions_out"), "checkpoint")
 
 
 if __name__ == "__main__":
