@@ -43,6 +43,12 @@ shell.prefix(
     f'export PATH="{os.path.dirname(sys.executable)}:$PATH" {STARTUP_LOG_ENV}=1; '
 )
 
+# Scheduling only, no result depends on it: in a run of the whole graph (`make reproduce`) Snakemake starts the
+# critical path first, the tiny BERT's pretraining (two threads; every CLUE and CAN job waits for its model),
+# then the CLUE fine-tunings, then the longest single jobs (VAE's trainings, BERT-base's gradient flow), so
+# that short jobs fill the end and no core idles while one long job finishes.
+PRIORITY = {"bert": 30, "clue": 20, "long": 10}
+
 # Studies in report order; each has workflow/rules/<study>.smk ending in a target rule of that name.
 STUDIES = [
     "leaderboard",

@@ -21,6 +21,8 @@ def test_study_wall_times_a_study_from_a_fresh_clone_and_keeps_it_when_asked(tmp
     assert abs(ratio - seconds / 30) <= 0.05 / 30 + 0.0005 + 1e-9  # both printed rounded (0.1 s, 0.001)
     assert (clone / "results/leaderboard/claims.json").is_file(), "the kept clone holds the study's results"
     assert "1 studies from a fresh clone of HEAD" in out and "TOTAL" in out
+    busy = float(re.search(r"\ncores busy: ([\d.]+)% \(job time", out).group(1))
+    assert 0 < busy <= 100
     # every job of the study logged its start-up time (the log beside its benchmark file)
     jobs, job_s, startup_s, unmeasured = re.search(
         r"\nleaderboard\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+%\s+\((\d+)\)", out

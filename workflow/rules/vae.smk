@@ -23,6 +23,7 @@ rule vae_data:
         "results/logs/vae/data.log",
     benchmark:
         "results/benchmarks/vae/data.tsv"
+    priority: PRIORITY["long"]
     conda:
         "../envs/kexue-repro.yaml"
     resources:
@@ -57,6 +58,7 @@ rule vae_train:
         "results/logs/vae/train_seed{seed}.log",
     benchmark:
         "results/benchmarks/vae/train_seed{seed}.tsv"
+    priority: PRIORITY["long"]
     conda:
         "../envs/kexue-repro.yaml"
     threads: 1

@@ -16,8 +16,8 @@ Clones the repository's HEAD (committed work only), then:
   targets done and record them. Prints each command's wall time and the total against 10 minutes on 2 cores
   (the smoke pipeline's budget).
 
-Then, either way, how much of each study's job time went to starting processes
-(kexue_repro.benchmarks.rule_times). Everything uses every core this process may run on (limit them with
+Then, either way, the share of core time that jobs kept busy, and how much of each study's job time went to
+starting processes (kexue_repro.benchmarks.rule_times). Everything uses every core this process may run on (limit them with
 `taskset -c 0,1`). --clone-to keeps the clone, with its results and dvc.lock; otherwise it is removed.
 """
 
@@ -100,11 +100,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(studies)} studies from a fresh clone of HEAD, {cores} cores, {runner}", flush=True)
         try:
             total = sum(timed(clone, label, command, budget) for label, command in runs)
-            print(
-                f"{'TOTAL':<14} {total:8.1f} s  = {total / budget:.3f} x budget of {budget:.0f} s\n",
-                flush=True,
-            )
-            print_startup_share(rule_times(clone / "results/benchmarks", clone / "results/logs"))
+            print(f"{'TOTAL':<14} {total:8.1f} s  = {total / budget:.3f} x budget of {budget:.0f} s")
+            times = rule_times(clone / "results/benchmarks", clone / "results/logs")
+            job_seconds = times["seconds"].sum()
+            busy = job_seconds / (cores * total)
+            print(f"cores busy: {busy:.1%} (job time {job_seconds:.0f} s over {cores} x {total:.0f} s)\n")
+            print_startup_share(times)
         except RuntimeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
