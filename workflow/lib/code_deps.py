@@ -16,6 +16,7 @@ import ast
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
@@ -35,6 +36,15 @@ def _package_of(module: str, path: Path) -> str:
     return module if path.name == "__init__.py" else module.rpartition(".")[0]
 
 
+def statements(nodes: list[ast.AST]) -> Iterator[ast.AST]:
+    """Every statement, nested ones included: an import is a statement, so expressions need no visit (a
+    walk over every node costs a Snakemake start about a second)."""
+    for node in nodes:
+        yield node
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            yield from statements(getattr(node, block, None) or [])
+
+
 @lru_cache(maxsize=None)  # each file is parsed once per Snakemake start, however many rules share it
 def imported_modules(module: str) -> frozenset[str]:
     """The modules of the package that ``module``'s source imports, anywhere in the file."""
@@ -42,7 +52,7 @@ def imported_modules(module: str) -> frozenset[str]:
     if path is None:
         raise ValueError(f"{module}: no such module under {SRC}")
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+    for node in statements(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
