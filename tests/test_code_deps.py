@@ -31,9 +31,12 @@ def package(tmp_path, monkeypatch):
         (tmp_path / "src" / name).write_text(text)
     monkeypatch.setattr(code_deps, "REPO", tmp_path)
     monkeypatch.setattr(code_deps, "SRC", tmp_path / "src")
-    code_deps.module_closure.cache_clear()
+    caches = (code_deps.module_closure, code_deps.imported_modules)  # what they hold is of the real package
+    for cache in caches:
+        cache.cache_clear()
     yield
-    code_deps.module_closure.cache_clear()
+    for cache in caches:
+        cache.cache_clear()
 
 
 def test_the_closure_follows_absolute_relative_and_function_level_imports(package):
