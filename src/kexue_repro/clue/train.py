@@ -6,8 +6,12 @@ drives the head's initialisation and dropout. All of them, the weights and the o
 after every epoch; a run killed at any point resumes to the same numbers as an unbroken one. A checkpoint
 of the same run with fewer epochs is resumed too (nothing depends on the total: no schedule).
 
-    python -m kexue_repro.clue.train --settings JSON --task T --seed S --model PATH_OR_NAME --train JSONL
-        --dev JSONL --meta JSON --threads N --device D --checkpoint PT --probs-out NPY --run-out JSON
+    python -m kexue_repro.clue.train --settings JSON --task T --seed S [S ...] --model PATH_OR_NAME --train JSONL
+        --dev JSONL --meta JSON --threads N --device D --checkpoint PT [PT ...] --probs-out NPY [NPY ...]
+        --run-out JSON [JSON ...]
+
+Several seeds run in turn in one process, one checkpoint and one pair of outputs each
+(kexue_repro.common.resume.run_each).
 
 ``--settings``: the ``clue.finetune`` block at the scale, with the task's epochs and the variant's options
 (kexue_repro.clue.plan.finetune_settings).

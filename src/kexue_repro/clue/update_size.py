@@ -20,8 +20,8 @@ masks alone). Reported per step: each run's update norm and the share of entries
 entries whose gradient was dropped that step and how many of them moved all the same (the momentum); under
 update dropout, how many entries moved outside the step's update mask (none, by construction).
 
-    python -m kexue_repro.clue.update_size --settings JSON --seed S --model PATH_OR_NAME --train JSONL
-        --meta JSON --threads N --device D --out JSON
+    python -m kexue_repro.clue.update_size --settings JSON --seed S [S ...] --model PATH_OR_NAME --train JSONL
+        --meta JSON --threads N --device D --out JSON [JSON ...]   (one measurement per seed, in turn)
 
 ``--settings``: the ``clue.update_size`` block with the fine-tuning's maxlen (kexue_repro.clue.plan).
 """

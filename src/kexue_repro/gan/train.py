@@ -1,4 +1,4 @@
-"""Training of one GAN (one method, one dataset, one seed), resumable. Its record holds only what the seed
+"""Training of one GAN (one method, one dataset, one seed; several seeds in turn in one process), resumable. Its record holds only what the seed
 determines (the final losses): the quality of its samples is the next step's (kexue_repro.gan.samples), the
 cost of a step is measured apart, by repeated interleaved timings in one process (kexue_repro.gan.cost).
 

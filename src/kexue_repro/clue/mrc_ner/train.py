@@ -3,9 +3,11 @@ epoch (the weights, the optimizer, the data-order and torch's random streams, th
 epoch's predictions are saved after every epoch; a killed run resumes to the unbroken run's numbers, and a
 checkpoint of the same run with fewer epochs is resumed too).
 
-    python -m kexue_repro.clue.mrc_ner.train --settings JSON --task T --seed S --model PATH_OR_NAME
-        --train JSONL --dev JSONL --meta JSON --threads N --device auto|cpu|cuda --checkpoint PT
-        --predictions-out JSON --run-out JSON
+    python -m kexue_repro.clue.mrc_ner.train --settings JSON --task T --seed S [S ...] --model PATH_OR_NAME
+        --train JSONL --dev JSONL --meta JSON --threads N --device auto|cpu|cuda --checkpoint PT [PT ...]
+        --predictions-out JSON [JSON ...] --run-out JSON [JSON ...]
+
+(several seeds run in turn in one process, as in kexue_repro.clue.train; the workflow gives each its own job)
 
 ``--task``: the run task, ``cluener`` or ``cluener@BERT-base`` (before the @: the CLUE task, which the
 meta.json names too; the kind, ner | span | choice | chid, is the meta's). ``--settings``: the task's
