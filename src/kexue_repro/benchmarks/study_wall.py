@@ -17,8 +17,9 @@ Clones the repository's HEAD (committed work only), then:
   (the smoke pipeline's budget).
 
 Then, either way, the share of core time that jobs kept busy, and how much of each study's job time went to
-starting processes (kexue_repro.benchmarks.rule_times). Everything uses every core this process may run on (limit them with
-`taskset -c 0,1`). --clone-to keeps the clone, with its results and dvc.lock; otherwise it is removed.
+starting processes (kexue_repro.benchmarks.rule_times). Everything uses every core this process may run on
+(limit them with `taskset -c 0,1`). --clone-to keeps the clone, with its results and dvc.lock; otherwise it
+is removed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Training of one GAN (one method, one dataset, one seed; several seeds in turn in one process), resumable. Its record holds only what the seed
-determines (the final losses): the quality of its samples is the next step's (kexue_repro.gan.samples), the
-cost of a step is measured apart, by repeated interleaved timings in one process (kexue_repro.gan.cost).
+"""Training of one GAN (one method, one dataset, one seed), resumable; several seeds run in turn in one
+process. Its record holds only what the seed determines (the final losses): the quality of its samples is the
+next step's (kexue_repro.gan.samples), the cost of a step is measured apart, by repeated interleaved timings in
+one process (kexue_repro.gan.cost).
 
 Losses: WGAN-GP uses the Wasserstein loss plus lambda * gradient penalty; every other method uses the
 non-saturating (BCE-with-logits) loss on its D^, as the official GN-GAN CNN configuration does.
