@@ -18,13 +18,15 @@ $(SETUP_STAMP): requirements.lock pyproject.toml
 
 # The whole pipeline at the scale set in params.yaml (smoke by default), versioned by DVC: one Snakemake run
 # of the whole graph keeps every core busy across studies (DVC runs its stages one after another); then each
-# DVC stage finds its target done and records it in dvc.lock. `dvc repro` alone gives the same results.
+# DVC stage finds its target done and records it in dvc.lock (`dvc repro` alone gives the same results); then
+# the per-post table of what was found (python -m kexue_repro summary; results/report.md opens with it).
 reproduce: setup
 	snakemake --profile workflow/profiles/local
 	dvc repro
+	python -m kexue_repro summary
 
 # Every output from the DVC remote; once DVC vouches for them (`dvc status -q` exits 0), Snakemake is told
-# they are current (pulled files' mtimes do not follow the graph; README, "Versions, remotes and diffs").
+# they are current (pulled files' mtimes do not follow the graph; docs/versions.md).
 pull: setup
 	dvc pull
 	dvc status --quiet
@@ -50,6 +52,6 @@ benchmark-studies: setup
 	python -m kexue_repro.benchmarks.study_wall --reproduce
 
 # Each training study's step at full scale on this machine's GPU (or CPU) and the projected cost of a full
-# reproduction (README, "Before a full run"); `python -m kexue_repro.benchmarks.gpu_check --fid` adds FID/IS.
+# reproduction (docs/scales.md, "Before a full run"); `python -m kexue_repro.benchmarks.gpu_check --fid` adds FID/IS.
 gpu-check: setup
 	python -m kexue_repro.benchmarks.gpu_check

@@ -25,6 +25,13 @@ def studies(repo) -> list[str]:
     return [name for name in stages if name != "report"]
 
 
+def post_rows(text: str) -> list[list[str]]:
+    """The per-post table's rows after the post's cell (a link in the report, plain in the terminal)."""
+    lines = [line.split("|") for line in text.splitlines() if line.startswith("|")]
+    rows = [cells[2:-1] for cells in lines if "kexue.fm/archives/" in cells[1]]
+    return [[cell.strip() for cell in row] for row in rows]
+
+
 def test_pipeline_fills_the_ledger_and_is_then_up_to_date(tiny_pipeline):
     repo = tiny_pipeline.first
     table = pd.read_csv(repo / "results/claims.csv")
@@ -45,6 +52,14 @@ def test_pipeline_fills_the_ledger_and_is_then_up_to_date(tiny_pipeline):
     assert "**CLUENER** (entity-level micro F1)" in mrc_ner and "**C3** (accuracy)" in mrc_ner
     assert mrc_ner.count("| tiny | 2 | ") == 2 and "Not run at scale smoke." in mrc_ner  # CMRC2018, CHID
     assert all(code.split(":")[1] in report for code in table["code"])  # each claim links its function
+    assert max(len(line) for line in report.splitlines()) <= 400
+    # `make reproduce` ends with the per-post table, the ledger's counts under it; the report opens with it
+    summary = run([sys.executable, "-m", "kexue_repro", "summary"], cwd=repo).stdout
+    claims = table[table["kind"] == "claim"]
+    counts = ", ".join(f"{(claims['verdict'] == v).sum()} {v}" for v in VERDICTS)
+    assert f"{len(claims)} claims of the posts: {counts}" in summary
+    assert post_rows(summary) == post_rows(report.split("\n\n")[1]) and len(post_rows(summary)) == 8
+    assert sum(int(row[1]) for row in post_rows(summary)) == (claims["verdict"] == VERDICTS[0]).sum()
     for link in [line.split("(")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:
         assert (repo / "results" / link).is_file()
 

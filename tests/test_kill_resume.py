@@ -61,8 +61,8 @@ def _vae(config: dict) -> None:
 
 
 def _bert(config: dict) -> None:
-    config["bert"]["scales"]["smoke"]["pretrain"]["steps"] = 300
-    config["bert"]["pretrain"]["checkpoint_every"] = 50
+    config["bert"]["scales"]["smoke"]["pretrain"]["steps"] = 120  # the kill leaves ~100 steps (~6 s) to go
+    config["bert"]["pretrain"]["checkpoint_every"] = 20
 
 
 def _transformer(config: dict) -> None:
@@ -74,7 +74,7 @@ TRANSFORMER_RUN = "post_dense_ln_lr0.005_w0_seed0"
 
 
 def _gan(config: dict) -> None:
-    config["gan"]["train"]["ring"]["steps"] = 3000
+    config["gan"]["train"]["ring"]["steps"] = 1200  # the kill leaves ~1,000 steps (~4 s) to go
     config["gan"]["train"]["checkpoint_every"] = 200
     config["gan"]["runs"]["seeds"] = [0]  # the job would train every seed in turn (VAE's case covers that)
 

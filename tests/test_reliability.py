@@ -1,4 +1,4 @@
-"""What fails how (README): bad input stops a step with one clear line and a non-zero exit; checkpoints load
+"""What fails how (docs/failures.md): bad input stops a step with one clear line and a non-zero exit; checkpoints load
 only as weights; training stops at a NaN loss naming the step; provenance and the claims diff, unit-sized."""
 
 from __future__ import annotations

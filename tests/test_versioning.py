@@ -55,7 +55,7 @@ def test_a_fresh_clone_pulls_every_output_and_has_nothing_to_do(pipeline, output
         assert (second / rel).read_bytes() == content, rel
     assert "up to date" in run([tool("dvc"), "status"], cwd=second).stdout
     # DVC vouches for the outputs; their checkout times do not follow the graph, so Snakemake is told
-    # they are current (README, "Versions, remotes and diffs"). Nothing reruns.
+    # they are current (docs/versions.md). Nothing reruns.
     run([*SNAKEMAKE, "--touch"], cwd=second)
     dry = run([*SNAKEMAKE, "--dry-run"], cwd=second)
     assert "Nothing to be done" in dry.stdout + dry.stderr

@@ -13,8 +13,8 @@ Clones the repository's HEAD (committed work only), then:
   cores at smoke scale, given what it builds on.
 - with --reproduce, runs what `make reproduce` runs (REPRODUCE, the Makefile's recipe): one Snakemake run of
   the whole graph, which keeps every core busy across studies, then `dvc repro`, whose stages find their
-  targets done and record them. Prints each command's wall time and the total against 10 minutes on 2 cores
-  (the smoke pipeline's budget).
+  targets done and record them, then the summary. Prints each command's wall time and the total against 10
+  minutes on 2 cores (the smoke pipeline's budget).
 
 Then, either way, the share of core time that jobs kept busy, and how much of each study's job time went to
 starting processes (kexue_repro.benchmarks.rule_times). Everything uses every core this process may run on
@@ -40,7 +40,7 @@ from kexue_repro.benchmarks.rule_times import print_startup_share, rule_times
 BIN = Path(sys.executable).parent
 SNAKEMAKE = ["snakemake", "--profile", "workflow/profiles/local"]
 # `make reproduce` (tests/test_study_wall.py checks that the Makefile runs these).
-REPRODUCE = [SNAKEMAKE, ["dvc", "repro"]]
+REPRODUCE = [SNAKEMAKE, ["dvc", "repro"], ["python", "-m", "kexue_repro", "summary"]]
 
 
 def pipeline_order(repo: Path) -> list[str]:
@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         cores = len(os.sched_getaffinity(0))
         if args.reproduce:
             budget = (args.budget_min or 10.0) * 60
-            runs = [(" ".join(command[:2]), command) for command in REPRODUCE]
+            runs = [(" ".join(command[2:] if command[0] == "python" else command[:2]), command)
+                    for command in REPRODUCE]  # fmt: skip
             print(f"make reproduce from a fresh clone of HEAD, {cores} cores", flush=True)
         else:
             budget = (args.budget_min or 6.0) * 60

@@ -24,7 +24,7 @@ from torch import nn
 EXTRACTORS = ("inception", "random")
 FID_EXTRA_HINT = (
     "FID/IS with Inception need the optional extra 'fid' (torch-fidelity and a torchvision matching your "
-    "torch): pip install -e '.[fid]' (see README, 'Full-scale GAN metrics')"
+    "torch): pip install -e '.[fid]' (docs/scales.md, 'Full-scale GAN metrics')"
 )
 
 Extractor = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]

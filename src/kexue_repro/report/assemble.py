@@ -1,8 +1,10 @@
-"""One table of every claim, and a Markdown report with every claim and every plot."""
+"""One table of every claim, and a Markdown report: the per-post summary first, then every claim as one
+compact line with its statement, criterion and sources in a numbered note, and every plot."""
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -12,6 +14,8 @@ import pandas as pd
 from kexue_repro.common.atomic import write_csv, write_text
 from kexue_repro.common.claims import VERDICTS, read_claims
 from kexue_repro.common.provenance import read_provenance
+from kexue_repro.report.posts import BY_NUMBER, HOME
+from kexue_repro.report.summary import summary_table
 
 COLUMNS = [
     "study", "claim_id", "kind", "verdict", "verdict_unadjusted", "p_value", "p_adjusted", "holm_family", "alpha",
@@ -19,6 +23,10 @@ COLUMNS = [
     "criterion", "test", "no_p_reason", "needed_n", "detectable_effect", "to_decide", "scale", "seeds",
     "evidence", "code",
 ]  # fmt: skip
+
+
+SHORT = 80  # characters of a long value shown in a table line
+WRAP = 110  # the notes' line width
 
 
 def claims_table(claim_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
@@ -40,9 +48,15 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _short(value: object, width: int = SHORT) -> str:
+    """A table cell of at most ``width`` characters; the footnote holds the whole text."""
+    text = _cell(value)
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + " …"
+
+
 def _interval(row: pd.Series) -> str:
     if pd.isna(row["interval_low"]):
-        return ""
+        return "none"
     return f"[{row['interval_low']:.4g}, {row['interval_high']:.4g}]"
 
 
@@ -55,21 +69,23 @@ def _code_link(code: str, report_dir: Path) -> str:
 
 def _p(row: pd.Series) -> str:
     if pd.isna(row["p_value"]):
-        return f"none: {row['no_p_reason']}" if isinstance(row["no_p_reason"], str) else ""
-    return (
-        f"{row['p_value']:.3g} (Holm {row['p_adjusted']:.3g})"
-        if not pd.isna(row["p_adjusted"])
-        else (f"{row['p_value']:.3g}")
-    )
+        return f"none: {row['no_p_reason']}" if isinstance(row["no_p_reason"], str) else "none"
+    if pd.isna(row["p_adjusted"]):
+        return f"{row['p_value']:.3g}"
+    return f"{row['p_value']:.3g} (Holm {row['p_adjusted']:.3g})"
 
 
 def _verdict(row: pd.Series) -> str:
     verdict = f"**{row['verdict']}**"
     if row["verdict_unadjusted"] != row["verdict"]:
         verdict += f" ({row['verdict_unadjusted']} before Holm)"
-    if isinstance(row["to_decide"], str):
-        verdict += f"; to decide: {row['to_decide']}"
     return verdict
+
+
+def _ours(row: pd.Series) -> str:
+    """The value with what it measures (the ledger's ``metric``, never empty), shortened; a row with no value
+    says so."""
+    return f"{_cell(row['ours']) or 'none'} ({_short(row['metric'])})"
 
 
 def headline(table: pd.DataFrame) -> str:
@@ -85,28 +101,50 @@ def headline(table: pd.DataFrame) -> str:
     )
 
 
-def _rows(rows: pd.DataFrame, report_dir: Path, claims: bool) -> list[str]:
+def _footnote(number: int, row: pd.Series, report_dir: Path, claims: bool) -> list[str]:
+    """Everything about one row that its table line leaves out, wrapped to short lines."""
+    parts = [f"**{row['claim_id']}** ({_code_link(row['code'], report_dir)}): {_cell(row['statement'])}"]
+    if claims and isinstance(row["section"], str):
+        parts.append(f"Post: {_cell(row['section'])}.")
+    parts.append(f"Measured: {_cell(row['metric'])}.")
+    if claims and not pd.isna(row["anchor"]):
+        parts.append(f"Published value: {_cell(row['anchor'])} ({_cell(row['anchor_source'])}).")
+    test = f"{_cell(row['test'])}; " if isinstance(row["test"], str) else ""
+    parts.append(f"Criterion: {test}{_cell(row['criterion'])}.")
     if claims:
-        lines = ["| claim | section | verdict | ours | interval | p (Holm) | anchor | test and criterion | evidence |",
-                 "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        parts.append(f"p: {_p(row)}.")
+    if isinstance(row["to_decide"], str):
+        parts.append(f"To decide: {_cell(row['to_decide'])}.")
+    parts.append(f"Seeds: {_cell(row['seeds']) or 'none'}. Evidence: {_cell(row['evidence'])}.")
+    return textwrap.wrap(
+        f"{number}. " + " ".join(parts), WRAP, subsequent_indent="   ", break_on_hyphens=False
+    )
+
+
+def _rows(rows: pd.DataFrame, report_dir: Path, claims: bool, first: int) -> list[str]:
+    """A compact table (one line per row, numbered) and the numbered notes under it."""
+    if claims:
+        lines = ["| # | claim | verdict | ours | the post's value | interval |", "|---|---|---|---|---|---|"]
     else:
-        lines = ["| check | verdict | ours | criterion | evidence |", "|---|---|---|---|---|"]
-    for _, row in rows.iterrows():
-        what = f"**{row['claim_id']}** ({_code_link(row['code'], report_dir)}): {row['statement']}"
+        lines = ["| # | check | verdict | ours |", "|---|---|---|---|"]
+    notes = []
+    for number, (_, row) in enumerate(rows.iterrows(), start=first):
+        cells = [str(number), f"**{row['claim_id']}**", _verdict(row), _ours(row)]
         if claims:
-            anchor = (
-                "" if pd.isna(row["anchor"]) else f"{_cell(row['anchor'])} ({_cell(row['anchor_source'])})"
-            )
-            cells = [what, row["section"], _verdict(row), row["ours"], _interval(row), _p(row), anchor,
-                     f"{row['test']}; {row['criterion']}", row["evidence"]]  # fmt: skip
-        else:
-            cells = [what, row["verdict"], row["ours"], row["criterion"], row["evidence"]]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    return lines
+            anchor = "none" if pd.isna(row["anchor"]) else _short(row["anchor"])
+            cells += [anchor, _interval(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+        notes += _footnote(number, row, report_dir, claims)
+    return lines + [""] + notes
 
 
 def _of_study(paths: Sequence[str | os.PathLike], study: str) -> list[Path]:
     return [Path(p) for p in paths if Path(p).parts[:2] == ("results", study)]
+
+
+def _heading(study: str) -> str:
+    post = BY_NUMBER[HOME[study]] if study in HOME else None
+    return f"## {study}" + (f" — {post.number} {post.title} ({post.url})" if post else "")
 
 
 def markdown_report(
@@ -115,16 +153,25 @@ def markdown_report(
     report_dir: Path,
     tables: Sequence[str | os.PathLike] = (),
 ) -> str:
-    lines = ["# Claims of the eight Scientific Spaces posts, measured", "", headline(table)]
-    for study, rows in table.groupby("study", sort=False):
-        lines += ["", f"## {study}", "", f"Scale: {', '.join(sorted(set(rows['scale'])))}.", ""]
-        for summary in _of_study(tables, study):
-            lines += [summary.read_text(encoding="utf-8").rstrip("\n"), ""]
-        lines += _rows(rows[rows["kind"] == "claim"], report_dir, claims=True)
+    """The per-post summary, then each study in its post's order: its claims and checks as compact numbered
+    lines with notes under them, its tables and its plots."""
+    lines = ["# Claims of the eight Scientific Spaces posts, measured", "",
+             summary_table(table, link=True), "", headline(table)]  # fmt: skip
+    studies = sorted(table["study"].unique(), key=lambda s: HOME.get(s, "~"))
+    number = 1
+    for study in studies:
+        rows = table[table["study"] == study]
+        lines += ["", _heading(study), "", f"Scale: {', '.join(sorted(set(rows['scale'])))}.", ""]
+        for study_table in _of_study(tables, study):
+            lines += [study_table.read_text(encoding="utf-8").rstrip("\n"), ""]
+        claims = rows[rows["kind"] == "claim"]
+        lines += _rows(claims, report_dir, claims=True, first=number)
+        number += len(claims)
         checks = rows[rows["kind"] == "check"]
         if len(checks):
             lines += ["", f"Checks of {study} (not claims of the post):", ""]
-            lines += _rows(checks, report_dir, claims=False)
+            lines += _rows(checks, report_dir, claims=False, first=number)
+            number += len(checks)
         for plot in _of_study(plots, study):
             rel = os.path.relpath(plot, report_dir)
             lines += ["", f"![{plot.stem}]({rel})"]
