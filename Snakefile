@@ -12,6 +12,7 @@ from snakemake.utils import min_version
 from kexue_repro.common.cli import STARTUP_LOG_ENV
 from kexue_repro.common.params import check_params, load_yaml
 from kexue_repro.common.provenance import provenance_options
+from kexue_repro.report.posts import post_category
 
 min_version("9.0")
 
@@ -62,7 +63,12 @@ STUDIES = [
 ]
 
 
-report: "workflow/report/workflow.rst"
+# The HTML report (`make report`) opens on the per-post summary of the last run (the report rule's `front`
+# output), or on the workflow's description before any run.
+REPORT_FRONT = "results/report_front.rst"
+
+
+report: REPORT_FRONT if os.path.exists(REPORT_FRONT) else "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/leaderboard.smk"

@@ -4,7 +4,10 @@ study), on the session's one run of the pipeline (conftest's `tiny_pipeline`).""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 
 import pandas as pd
@@ -23,6 +26,24 @@ SNAKEMAKE = [tool("snakemake"), "--profile", "workflow/profiles/local"]
 def studies(repo) -> list[str]:
     stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
     return [name for name in stages if name != "report"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium, installed once if missing (root or passwordless sudo, as for the cluster tests)."""
+    if shutil.which("chromium") is None:
+        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, capture_output=True, timeout=600)
+        subprocess.run([*sudo, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq",
+                        "--no-install-recommends", "chromium"], check=True, capture_output=True, timeout=900)  # fmt: skip
+    return shutil.which("chromium")
+
+
+def headless(chromium: str, page, *args: str) -> str:
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900", *args]
+    return subprocess.run(
+        [*command, page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
 
 
 def post_rows(text: str) -> list[list[str]]:
@@ -75,6 +96,28 @@ def test_pipeline_fills_the_ledger_and_is_then_up_to_date(tiny_pipeline):
     # every job logged its start-up time, in the log beside its benchmark file
     jobs, unmeasured = re.search(r"\nTOTAL\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s+\((\d+)\)", times).groups()
     assert int(jobs) > 20 and int(unmeasured) == 0, times
+
+
+def test_the_html_report_opens_on_the_summary_in_a_browser(tiny_pipeline, chromium, tmp_path):
+    """The report's first view, as Chromium renders it: the per-post table with the ledger's counts, beside
+    the rule graph; a screenshot of it is kept beside the report (report-first-view.png)."""
+    repo, html = tiny_pipeline.first, tmp_path / "report.html"
+    run([*SNAKEMAKE, "--report", str(html)], cwd=repo)
+    dom = headless(chromium, html, "--virtual-time-budget=10000", "--dump-dom")
+    # The description the landing view renders (the React app's own element), not the data it embeds.
+    first_view = dom.split('class="prose prose-sm max-w-lg"', 1)[1].split("</table>", 1)[0]
+    table = pd.read_csv(repo / "results/claims.csv")
+    claims = table[table["kind"] == "claim"]
+    for number in ("8728", "8739", "8747", "8757", "8764", "8770", "8783", "8791"):
+        assert f'href="https://kexue.fm/archives/{number}"' in first_view
+    counts = re.findall(r"<td>(\d+) / (\d+) / (\d+)</td>", first_view)
+    assert len(counts) == 8
+    assert [sum(int(row[i]) for row in counts) for i in range(3)] == [
+        int((claims["verdict"] == verdict).sum()) for verdict in VERDICTS
+    ]
+    screenshot = tiny_pipeline.root / "report-first-view.png"
+    headless(chromium, html, "--virtual-time-budget=10000", f"--screenshot={screenshot}")
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
 
 
 def test_dvc_ran_every_stage_and_has_then_nothing_to_do(tiny_pipeline):

@@ -52,6 +52,7 @@ def run_report(plots: list[str]) -> int:
     return main([
         "--claims", "results/vae/claims.json", "results/transformer/claims.json", "--plots", *plots,
         "--table-out", "results/claims.csv", "--markdown-out", "results/report.md",
+        "--front-out", "results/report_front.rst",
     ])  # fmt: skip
 
 

@@ -159,7 +159,7 @@ rule bert_claims:
         plot=report(
             f"{BERT}/plots/pretraining_curve.png",
             caption="../report/bert_pretraining_curve.rst",
-            category="Tiny Chinese BERT",
+            category=post_category("8739"),
         ),
         claims=f"{BERT}/claims.json",
         provenance=f"{BERT}/provenance.json",

@@ -121,12 +121,12 @@ rule can_claims:
         gains_plot=report(
             f"{CAN}/plots/gains.png",
             caption="../report/can_gains.rst",
-            category="8728 CAN",
+            category=post_category("8728"),
         ),
         subsets_plot=report(
             f"{CAN}/plots/subsets.png",
             caption="../report/can_subsets.rst",
-            category="8728 CAN",
+            category=post_category("8728"),
         ),
         claims=f"{CAN}/claims.json",
         provenance=f"{CAN}/provenance.json",

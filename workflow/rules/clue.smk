@@ -223,12 +223,12 @@ rule clue_claims:
         effects=report(
             f"{CLUE}/plots/effects.png",
             caption="../report/clue_effects.rst",
-            category="CLUE fine-tuning",
+            category=post_category("8764"),
         ),
         update_size=report(
             f"{CLUE}/plots/update_size.png",
             caption="../report/clue_update_size.rst",
-            category="CLUE fine-tuning",
+            category=post_category("8764"),
         ),
     log:
         "results/logs/clue/claims.log",

@@ -38,7 +38,7 @@ GAN_CIFAR_CURVE = (
         "cifar_curve_png": report(
             f"{GAN}/evals/cifar10_fid_curve.png",
             caption="../report/gan_cifar10_curve.rst",
-            category="8757 GN-GAN",
+            category=post_category("8757"),
         ),
     }
     if GAN_FULL
@@ -300,17 +300,17 @@ rule gan_claims:
         ring_plot=report(
             f"{GAN}/plots/ring_samples.png",
             caption="../report/gan_ring_samples.rst",
-            category="8757 GN-GAN",
+            category=post_category("8757"),
         ),
         mnist_plot=report(
             f"{GAN}/plots/mnist_samples.png",
             caption="../report/gan_mnist_samples.rst",
-            category="8757 GN-GAN",
+            category=post_category("8757"),
         ),
         discontinuity_plot=report(
             f"{GAN}/plots/discontinuity.png",
             caption="../report/gan_discontinuity.rst",
-            category="8757 GN-GAN",
+            category=post_category("8757"),
         ),
         claims=f"{GAN}/claims.json",
         provenance=f"{GAN}/provenance.json",

@@ -11,19 +11,19 @@ rule leaderboard_evaluate:
         official=report(
             f"{LB}/tables/official_scores.csv",
             caption="../report/leaderboard_official.rst",
-            category="8783 leaderboard",
+            category=post_category("8783"),
         ),
         means=f"{LB}/tables/means.csv",
         ranks=f"{LB}/tables/ranks.csv",
         kendall=report(
             f"{LB}/tables/kendall_tau.csv",
             caption="../report/leaderboard_kendall.rst",
-            category="8783 leaderboard",
+            category=post_category("8783"),
         ),
         human=report(
             f"{LB}/tables/human_rank.csv",
             caption="../report/leaderboard_human.rst",
-            category="8783 leaderboard",
+            category=post_category("8783"),
         ),
     log:
         "results/logs/leaderboard/evaluate.log",
@@ -49,7 +49,7 @@ rule leaderboard_plot:
         report(
             f"{LB}/plots/rank_changes.png",
             caption="../report/leaderboard_rank_changes.rst",
-            category="8783 leaderboard",
+            category=post_category("8783"),
         ),
     log:
         "results/logs/leaderboard/plot.log",

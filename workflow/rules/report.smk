@@ -39,6 +39,7 @@ rule report:
             "results/claims.csv", caption="../report/claims.rst", category="Claims"
         ),
         markdown="results/report.md",
+        front=REPORT_FRONT,  # the HTML report's first view (Snakefile, `report:`)
     log:
         "results/logs/report.log",
     benchmark:
@@ -51,4 +52,5 @@ rule report:
     shell:
         "python -m kexue_repro.report --claims {input.claims} --provenance {input.provenance}"
         " --plots {input.plots} --tables {input.tables}"
-        " --table-out {output.table} --markdown-out {output.markdown} > {log} 2>&1"
+        " --table-out {output.table} --markdown-out {output.markdown}"
+        " --front-out {output.front} > {log} 2>&1"

@@ -156,24 +156,24 @@ rule transformer_claims:
             report(
                 f"{TF}/plots/gradflow_{configuration}.png",
                 caption="../report/transformer_gradflow.rst",
-                category="8747 BERT init",
+                category=post_category("8747"),
             )
             for configuration in TF_CONFIGURATIONS
         ],
         curves_plot=report(
             f"{TF}/plots/mlm_curves.png",
             caption="../report/transformer_mlm_curves.rst",
-            category="8747 BERT init",
+            category=post_category("8747"),
         ),
         last_ln_plot=report(
             f"{TF}/plots/last_ln_gamma.png",
             caption="../report/transformer_last_ln_gamma.rst",
-            category="8747 BERT init",
+            category=post_category("8747"),
         ),
         mae_plot=report(
             f"{TF}/plots/mae_gap.png",
             caption="../report/transformer_mae_gap.rst",
-            category="8770 MLM and MAE",
+            category=post_category("8770"),
         ),
         claims=f"{TF}/claims.json",
         provenance=f"{TF}/provenance.json",

@@ -150,17 +150,17 @@ rule vae_claims:
         bound_plot=report(
             f"{VAE}/plots/bound_vs_k.png",
             caption="../report/vae_bound_vs_k.rst",
-            category="8791 VAE / IWAE",
+            category=post_category("8791"),
         ),
         curve_plot=report(
             f"{VAE}/plots/training_curves.png",
             caption="../report/vae_training_curves.rst",
-            category="8791 VAE / IWAE",
+            category=post_category("8791"),
         ),
         exact_plot=report(
             f"{VAE}/plots/exact_gap.png",
             caption="../report/vae_exact_gap.rst",
-            category="8791 VAE / IWAE",
+            category=post_category("8791"),
         ),
         claims=f"{VAE}/claims.json",
         provenance=f"{VAE}/provenance.json",

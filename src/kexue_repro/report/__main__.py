@@ -1,5 +1,5 @@
 """python -m kexue_repro.report --claims ... [--provenance ...] --plots ... [--tables ...] --table-out ...
---markdown-out ..."""
+--markdown-out ... [--front-out ...]"""
 
 from __future__ import annotations
 
@@ -21,13 +21,26 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="markdown tables (results/<study>/tables.md) shown under their study",
     )
-    parser.add_argument("--table-out", required=True)
-    parser.add_argument("--markdown-out", required=True)
+    parser.add_argument("--table-out", required=True, help="results/claims.csv: every claim of every study")
+    parser.add_argument(
+        "--markdown-out", required=True, help="results/report.md: the summary, claims and plots"
+    )
+    parser.add_argument(
+        "--front-out", help="results/report_front.rst: the summary as the HTML report's first view"
+    )
     return run(_assemble, parser.parse_args(argv))
 
 
 def _assemble(args: argparse.Namespace) -> None:
-    table = assemble(args.claims, args.plots, args.table_out, args.markdown_out, args.provenance, args.tables)
+    table = assemble(
+        args.claims,
+        args.plots,
+        args.table_out,
+        args.markdown_out,
+        args.provenance,
+        args.tables,
+        args.front_out,
+    )
     print(f"{len(table)} claims -> {args.table_out}, {args.markdown_out}")
 
 

@@ -156,7 +156,7 @@ def markdown_report(
     """The per-post summary, then each study in its post's order: its claims and checks as compact numbered
     lines with notes under them, its tables and its plots."""
     lines = ["# Claims of the eight Scientific Spaces posts, measured", "",
-             summary_table(table, link=True), "", headline(table)]  # fmt: skip
+             summary_table(table, link="markdown"), "", headline(table)]  # fmt: skip
     studies = sorted(table["study"].unique(), key=lambda s: HOME.get(s, "~"))
     number = 1
     for study in studies:
@@ -176,6 +176,17 @@ def markdown_report(
             rel = os.path.relpath(plot, report_dir)
             lines += ["", f"![{plot.stem}]({rel})"]
     return "\n".join(lines) + "\n"
+
+
+def front_page(table: pd.DataFrame) -> str:
+    title = "Claims of the eight Scientific Spaces posts, measured"
+    scales = ", ".join(sorted(set(table["scale"])))
+    return "\n".join([
+        title, "=" * len(title), "",
+        f"Each post's claims by verdict in this run (scale: {scales}); every claim, its numbers and sources are in"
+        " results/report.md and under Claims.", "",
+        summary_table(table, link="rst"), "", headline(table),
+    ]) + "\n"  # fmt: skip
 
 
 PROVENANCE_PACKAGES = ("torch", "transformers", "numpy", "pandas")
@@ -212,9 +223,13 @@ def assemble(
     markdown_out: str | os.PathLike,
     provenance_files: Sequence[str | os.PathLike] = (),
     tables: Sequence[str | os.PathLike] = (),
+    front_out: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
+    """``front_out``: the HTML report's first view (reStructuredText: the summary and the counts)."""
     table = claims_table(claim_files)
     write_csv(table_out, table)
+    if front_out:
+        write_text(front_out, front_page(table))
     markdown = markdown_report(table, plots, Path(markdown_out).parent, tables)
     if provenance_files:
         markdown += "\n".join(provenance_section(provenance_files)) + "\n"

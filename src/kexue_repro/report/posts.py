@@ -46,3 +46,8 @@ def post_of(study: str, section: object) -> Post:
     if study not in HOME:
         raise ValueError(f"study {study!r} has no post (kexue_repro.report.posts.HOME)")
     return BY_NUMBER[HOME[study]]
+
+
+def post_category(number: str) -> str:
+    """A post's category in the HTML report ("8728 — CAN: ..."): categories sort in post order."""
+    return f"{number} — {BY_NUMBER[number].title}"

@@ -1,6 +1,7 @@
 """The answer first: one row per post with the counts of its claims by verdict and what the run found.
 
-The same table ends `make reproduce` (`python -m kexue_repro summary`) and opens results/report.md.
+The same table ends `make reproduce` (`python -m kexue_repro summary`) and opens results/report.md and the
+HTML report (its first view: results/report_front.rst, which the Snakefile names as the report's text).
 Verdicts are the Holm-adjusted ones of the ledger; checks are counted apart.
 """
 
@@ -55,7 +56,10 @@ def finding(claims: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def summary_rows(table: pd.DataFrame, link: bool) -> list[list[object]]:
+LINKS = {"markdown": "[{where}]({url})", "rst": "`{number} <{url}>`__", None: "{where}"}
+
+
+def summary_rows(table: pd.DataFrame, link: str | None) -> list[list[object]]:
     table = with_posts(table)
     rows = []
     for post in POSTS:
@@ -64,15 +68,23 @@ def summary_rows(table: pd.DataFrame, link: bool) -> list[list[object]]:
         counts = claims["verdict"].value_counts()
         where = post.url.removeprefix("https://")
         held = int((checks["verdict"] == REPRODUCED).sum())
-        rows.append([f"[{where}]({post.url})" if link else where, post.title,
+        rows.append([LINKS[link].format(where=where, url=post.url, number=post.number), post.title,
                      *(int(counts.get(v, 0)) for v in VERDICTS),
                      f"{held}/{len(checks)}" if len(checks) else "-", finding(claims)])  # fmt: skip
     return rows
 
 
-def summary_table(table: pd.DataFrame, link: bool = False) -> str:
-    """The per-post table: GitHub Markdown, aligned for a terminal; ``link`` makes each post a link."""
-    return tabulate(summary_rows(table, link), HEADERS, tablefmt="github")
+def summary_table(table: pd.DataFrame, link: str | None = None) -> str:
+    """The per-post table: GitHub Markdown, aligned for a terminal; with ``link="markdown"`` each post is a
+    link. With ``link="rst"``, a narrower reStructuredText grid table for the HTML report's first view, which
+    shows it in a column beside the rule graph: the post with its subject, and the three counts in one cell."""
+    rows = summary_rows(table, link)
+    if link != "rst":
+        return tabulate(rows, HEADERS, tablefmt="github")
+    compact = [[f"{post} {title}", " / ".join(str(n) for n in counts), checks, found]
+               for post, title, *counts, checks, found in rows]  # fmt: skip
+    headers = ["post", " / ".join(VERDICTS), "checks held", "what this run found"]
+    return tabulate(compact, headers, tablefmt="grid")
 
 
 def summary(table: pd.DataFrame, report: str) -> str:
