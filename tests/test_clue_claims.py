@@ -144,6 +144,11 @@ def test_effects_per_example_and_no_change_by_equivalence(tmp_path, fabricated):
     assert ledger["adam.update_dropout_moves_only_kept"]["kind"] == "check"
     effects = pd.read_csv(tmp_path / "tables" / "effects.csv").set_index("variant")
     assert effects.loc["childtuning-f:p=0.2", "mean"] == pytest.approx(10.0)  # points
+    # the table's interval is the claim's, in points, for both tests (McNemar's and TOST's)
+    for variant, claim_id in [("childtuning-f:p=0.2", "effect.iflytek.childtuning-f_p_0.2"),
+                              ("mlm-correction", "no_change.iflytek.mlm-correction")]:  # fmt: skip
+        interval = effects.loc[variant, ["ci_low", "ci_high"]].tolist()
+        assert interval == pytest.approx(ledger[claim_id]["interval"], rel=1e-6)
     runs = pd.read_csv(tmp_path / "tables" / "runs.csv")
     assert len(runs) == 20 and "seconds_per_epoch" not in runs
     assert (tmp_path / "plots" / "effects.png").stat().st_size > 0

@@ -1,8 +1,9 @@
 """What a newcomer reads: a README that fits on two screens, links that stay inside the repository and
-resolve, a licence and a citation file."""
+resolve, a licence and a citation file, and help for every command-line option."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 import yaml
@@ -39,3 +40,13 @@ def test_licence_and_citation():
     assert {
         f"https://kexue.fm/archives/{n}" for n in (8728, 8739, 8747, 8757, 8764, 8770, 8783, 8791)
     } <= urls
+
+
+def test_every_command_line_option_has_help():
+    missing = []
+    for path in sorted((REPO / "src/kexue_repro").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
+                if not any(keyword.arg == "help" for keyword in node.keywords):
+                    missing.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert missing == []

@@ -30,12 +30,17 @@ def random_predictions(rows: int, classes: int, seed: int) -> tuple[np.ndarray, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=10000)
-    parser.add_argument("--classes", type=int, default=119)
-    parser.add_argument("--iterations", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--min-ratio", type=float, default=20.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", type=int, default=10000, help="rows of random probabilities")
+    parser.add_argument("--classes", type=int, default=119, help="classes per row (IFLYTEK has 119)")
+    parser.add_argument("--iterations", type=int, default=1, help="CAN's alternating iterations")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (the median is reported)")
+    parser.add_argument(
+        "--min-ratio",
+        type=float,
+        default=20.0,
+        help="exit 1 if the speed-up over the post's loop is below this",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the random seed")
     args = parser.parse_args(argv)
 
     probs, prior = random_predictions(args.rows, args.classes, args.seed)

@@ -707,7 +707,12 @@ def main(argv: list[str] | None = None) -> int:
         "--steps", type=int, help="timed steps per study (default: 20; on a CPU 2 for the GAN and BERT steps)"
     )
     parser.add_argument("--warmup", type=int, help="untimed steps first (default: 3 on a GPU, 1 on a CPU)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="auto: CUDA when available, else CPU",
+    )
     parser.add_argument("--fid", action="store_true", help="check the 'fid' extra; add the FID/IS cost")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file too")
     parser.add_argument("--threads", type=int, help="CPU threads (default: torch's)")

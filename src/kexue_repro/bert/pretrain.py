@@ -44,7 +44,7 @@ from transformers.trainer_pt_utils import get_length_grouped_indices
 from kexue_repro.bert.corpus import read_corpus
 from kexue_repro.bert.tokenizer import load_tokenizer, save_tokenizer
 from kexue_repro.common.atomic import atomic_directory, atomic_path, write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
@@ -335,8 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.bert.pretrain", __doc__, "bert.pretrain")
     parser.add_argument("--corpus", required=True, help="the corpus step's training text")
     parser.add_argument("--tokenizer", required=True, help="the tokenizer step's folder")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_compute_arguments(parser)
     parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
     parser.add_argument("--live-dir", required=True, help="DVCLive's working folder; removed at the end")
     parser.add_argument("--out-dir", required=True, help="the model folder (save_pretrained)")

@@ -44,7 +44,9 @@ def _main(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.can.apply", __doc__, "can.apply")
     data.add_task_arguments(parser)
-    parser.add_argument("--variant", required=True)
+    parser.add_argument(
+        "--variant", required=True, help="the fine-tuning variant whose predictions these are"
+    )
     parser.add_argument("--seed", type=int, required=True, help="the fine-tuning run's seed")
     parser.add_argument("--probs", required=True, help="dev probabilities [n_dev, C] (.npy)")
     parser.add_argument(

@@ -667,8 +667,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--applied", nargs="+", required=True, help="apply records (.json)")
     parser.add_argument("--sweeps", nargs="+", required=True, help="sweep records (.json)")
     parser.add_argument("--anchors", required=True, help="data/anchors/can.csv")
-    parser.add_argument("--tables-dir", required=True)
-    parser.add_argument("--plots-dir", required=True)
+    parser.add_argument("--tables-dir", required=True, help="where the study's tables (.csv) go")
+    parser.add_argument("--plots-dir", required=True, help="where the study's plots (.png) go")
     add_ledger_arguments(parser)
     return run(_main, parser.parse_args(argv))
 

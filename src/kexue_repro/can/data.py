@@ -19,7 +19,7 @@ from kexue_repro.data.clue_records import check_labels, read_jsonl, read_num_lab
 
 def add_task_arguments(parser: argparse.ArgumentParser) -> None:
     """The task a step reads (apply and sweep): its name and its prepared splits."""
-    parser.add_argument("--task", required=True)
+    parser.add_argument("--task", required=True, help="the task's name")
     parser.add_argument(
         "--train", required=True, help="the task's train.jsonl: the prior is its label frequencies"
     )

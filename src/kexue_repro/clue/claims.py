@@ -400,13 +400,13 @@ def effects_table(found: list[Effect], baseline: str, margin: float, alpha: floa
             judged = _judge_effect(e, alpha)
         elif direction == "no change":
             judged = _judge_no_change(e, margin, alpha)
-        to_points = 100 if direction == "raises" else 1
+        # Both tests give their interval in accuracy points (paired_predictions with points=True).
         interval = judged.interval if judged is not None and judged.interval is not None else (math.nan,) * 2
         rows.append(
             {"task": e.task, "variant": e.variant, "baseline": baseline, "expected": direction or "none"}
             | {"n_pairs": len(e.diff), "seeds": " ".join(str(s) for s in e.diff.index)}
             | {"mean": e.diff.mean() if len(e.diff) else math.nan}
-            | {"ci_low": interval[0] * to_points, "ci_high": interval[1] * to_points}
+            | {"ci_low": interval[0], "ci_high": interval[1]}
             | {"test": judged.test if judged else "none", "p_value": judged.p_value if judged else None}
             | {"su_effect": e.su_effect if e.su_effect is not None else math.nan}
         )
@@ -769,7 +769,7 @@ def write_outputs(
     }
     for name, frame in frames.items():
         write_csv(files[name], frame, FLOAT_FORMAT)
-    plots.plot_effects(frames["effects"], plots_dir / "effects.png")
+    plots.plot_effects(frames["effects"], plots_dir / "effects.png", alpha)
     plots.plot_update_size(
         frames["toy"], frames["update_size"], updates[0]["p"], plots_dir / "update_size.png"
     )
@@ -809,8 +809,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--update-size", nargs="+", required=True, help="the update-size records (one per seed)"
     )
     parser.add_argument("--anchors", required=True, help="data/anchors/clue_finetune.csv")
-    parser.add_argument("--tables-dir", required=True)
-    parser.add_argument("--plots-dir", required=True)
+    parser.add_argument("--tables-dir", required=True, help="where the study's tables (.csv) go")
+    parser.add_argument("--plots-dir", required=True, help="where the study's plots (.png) go")
     add_ledger_arguments(parser)
     return run(_main, parser.parse_args(argv))
 

@@ -11,19 +11,26 @@ import pandas as pd
 from kexue_repro.common.plotting import figure, save_figure
 
 
-def plot_effects(effects: pd.DataFrame, path: str | os.PathLike) -> None:
+def plot_effects(effects: pd.DataFrame, path: str | os.PathLike, alpha: float) -> None:
     """Per task: each variant's mean accuracy difference (points) with its test's interval (McNemar's for
-    'raises', TOST's for 'no change'), and Su's single-run difference."""
+    'raises', at 1 - alpha; TOST's for 'no change', at 1 - 2 alpha), and Su's single-run difference."""
     tasks = sorted(effects["task"].unique()) if len(effects) else []
-    fig, axes = figure(1, max(len(tasks), 1), figsize=(4.5 * max(len(tasks), 1), 3.6), squeeze=False)
+    fig, axes = figure(1, max(len(tasks), 1), figsize=(4.8 * max(len(tasks), 1), 3.8), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         sub = effects[effects["task"] == task].reset_index(drop=True)
         err = np.array([sub["mean"] - sub["ci_low"], sub["ci_high"] - sub["mean"]]).clip(min=0)
-        ax.errorbar(sub["mean"], range(len(sub)), xerr=np.nan_to_num(err), fmt="o", capsize=3)
+        ax.errorbar(sub["mean"], range(len(sub)), xerr=np.nan_to_num(err), fmt="o", capsize=3,
+                    label="ours: mean over paired seeds")  # fmt: skip
         ax.scatter(sub["su_effect"], range(len(sub)), marker="x", color="grey", label="Su (single run)")
         ax.set_yticks(range(len(sub)), [f"{v} ({e})" for v, e in zip(sub["variant"], sub["expected"])])
         ax.axvline(0, color="grey", linewidth=0.8)
-        ax.set(title=f"{task}: dev accuracy effect", xlabel="points vs baseline (paired)")
+        seeds = sorted(set(sub["n_pairs"]))
+        ax.set(title=f"{task}: dev accuracy, variant minus {sub['baseline'].iloc[0]} ({'/'.join(map(str, seeds))} seeds)",
+               xlabel="accuracy difference (points, paired by seed)")  # fmt: skip
+        ax.legend(fontsize=7)
+    fig.suptitle(
+        f"Studies 8764/8770: intervals {1 - alpha:.0%} (McNemar, 'raises') and {1 - 2 * alpha:.0%} (TOST, 'no change')"
+    )
     save_figure(fig, path)
 
 

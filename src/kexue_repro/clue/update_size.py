@@ -44,7 +44,7 @@ from kexue_repro.clue.evaluate import mean_loss
 from kexue_repro.clue.model import load_classifier, load_tokenizer, scoped_parameters
 from kexue_repro.clue.variants import MaskedOptimizer, VariantConfig
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import step_parser
+from kexue_repro.common.cli import add_compute_arguments, step_parser
 from kexue_repro.common.resume import run_each
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
@@ -264,8 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--train", required=True, help="prepared train split (.jsonl)")
     parser.add_argument("--meta", required=True, help="the task's meta.json (num_labels or num_classes)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_compute_arguments(parser)
     parser.add_argument("--out", nargs="+", required=True, help="per seed: the measurement (.json)")
     return run_each(_main, parser.parse_args(argv), ("seed", "out"))
 

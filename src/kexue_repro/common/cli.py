@@ -29,9 +29,38 @@ def log_startup() -> None:
         print(f"{STARTUP_PREFIX}{seconds:.3f} s", file=sys.stderr, flush=True)
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def add_compute_arguments(job: argparse.ArgumentParser, device: bool = True) -> None:
+    """``--threads`` and, for a job that can use a GPU, ``--device``: where and how wide a job computes."""
+    job.add_argument(
+        "--threads", type=int, default=1, help="torch's threads (a workflow rule passes its threads)"
+    )
+    if device:
+        job.add_argument(
+            "--device", default="auto", choices=DEVICES, help="auto: CUDA when available, else CPU"
+        )
+
+
+def add_checkpoint_argument(job: argparse.ArgumentParser, unit: str) -> None:
+    """The per-run checkpoints of a job that runs several runs in turn (``common.resume.run_each``)."""
+    job.add_argument(
+        "--checkpoint",
+        nargs="+",
+        required=True,
+        help=f"per {unit}: resumed from if present; removed at the end",
+    )
+
+
 def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
     """The options every study's claims step shares: the scale its claims are stated at, and its two outputs."""
-    claims_step.add_argument("--scale", required=True, choices=("smoke", "clue-cpu", "full"))
+    claims_step.add_argument(
+        "--scale",
+        required=True,
+        choices=("smoke", "clue-cpu", "full"),
+        help="the scale the claims are stated at",
+    )
     claims_step.add_argument("--claims-out", required=True, help="results/<study>/claims.json")
     claims_step.add_argument("--metrics-out", required=True, help="results/<study>/metrics.json")
     # Provenance (the Snakemake rules pass kexue_repro.common.provenance.provenance_options): written
@@ -40,7 +69,9 @@ def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
     claims_step.add_argument("--provenance-study", help="the study's name (its params block)")
     claims_step.add_argument("--provenance-params-sha256", help="sha256 of the study's params block")
     claims_step.add_argument("--provenance-seeds", default="{}", help="JSON: the block's seeds by key path")
-    claims_step.add_argument("--provenance-device", default="auto", choices=("auto", "cpu", "cuda"))
+    claims_step.add_argument(
+        "--provenance-device", default="auto", choices=DEVICES, help="the params' device setting, as recorded"
+    )
 
 
 def add_fine_tuning_arguments(job: argparse.ArgumentParser, task_help: str, meta_help: str) -> None:
@@ -54,11 +85,8 @@ def add_fine_tuning_arguments(job: argparse.ArgumentParser, task_help: str, meta
     job.add_argument("--train", required=True, help="prepared train split (.jsonl)")
     job.add_argument("--dev", required=True, help="prepared dev split (.jsonl)")
     job.add_argument("--meta", required=True, help=meta_help)
-    job.add_argument("--threads", type=int, default=1)
-    job.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    job.add_argument(
-        "--checkpoint", nargs="+", required=True, help="per seed: resumed from if present; removed at the end"
-    )
+    add_compute_arguments(job)
+    add_checkpoint_argument(job, "seed")
     job.add_argument("--run-out", nargs="+", required=True, help="per seed: the run record (.json)")
 
 
@@ -97,7 +125,8 @@ def run(command: Callable[[argparse.Namespace], object], args: argparse.Namespac
 def step_parser(module: str, doc: str | None, settings: str | None = None) -> argparse.ArgumentParser:
     """The parser of one workflow step (``python -m <module>``): paths and switches, and ``--settings``
     (the params.yaml block named ``settings``) when the step has any."""
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n")[0])
+    summary = " ".join((doc or "").split("\n\n")[0].split())  # the docstring's first paragraph, whole
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=summary)
     if settings:
         add_settings_argument(parser, settings)
     return parser

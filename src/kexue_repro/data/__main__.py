@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     fetch_cmd.add_argument("--mirror-path", help="the file's path under a mirror base (default: --name)")
 
     extract_cmd = commands.add_parser("extract", help="safely extract a .zip or .tar[.gz] archive")
-    extract_cmd.add_argument("archive")
-    extract_cmd.add_argument("dest")
+    extract_cmd.add_argument("archive", help="the archive to unpack")
+    extract_cmd.add_argument("dest", help="the folder to unpack it into")
 
     fetch_cmd.set_defaults(run=_fetch)
     extract_cmd.set_defaults(run=_extract)

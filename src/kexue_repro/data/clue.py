@@ -462,7 +462,7 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.data.clue", __doc__, "clue.fetch")
-    parser.add_argument("--task", required=True, choices=list(TASKS))
+    parser.add_argument("--task", required=True, choices=list(TASKS), help="the CLUE task")
     parser.add_argument("--out-dir", required=True, help="root of the raw CLUE files (data/raw/clue)")
     parser.add_argument("--checksums", required=True, help="data/checksums/clue.csv")
     parser.add_argument(

@@ -380,7 +380,7 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.data.clue_prepare", __doc__, "clue.prepare")
-    parser.add_argument("--task", required=True, choices=list(TASKS))
+    parser.add_argument("--task", required=True, choices=list(TASKS), help="the CLUE task")
     parser.add_argument("--raw-dir", required=True, help="root of the raw CLUE files (data/raw/clue)")
     parser.add_argument("--out-dir", required=True, help="root of the prepared tasks (data/processed/clue)")
     parser.add_argument("--checksums", required=True, help="data/checksums/clue.csv")

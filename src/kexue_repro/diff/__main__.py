@@ -33,7 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("a", help="old side: revision, experiment name or 'workspace'")
     parser.add_argument("b", help="new side: revision, experiment name or 'workspace'")
-    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "json"),
+        default="markdown",
+        help="markdown for reading, json for tools",
+    )
     parser.add_argument("--repo", default=".", help="the repository (default: the current directory)")
     return run(_diff, parser.parse_args(argv))
 

@@ -26,7 +26,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.checkpoint import save_checkpoint
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.resume import Resumable, discard_checkpoint
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
@@ -291,9 +291,8 @@ def _main(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.gan.cifar_train", __doc__, "gan.cifar_train")
     parser.add_argument("--data", required=True, help="the cifar_data step's .npz")
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--seed", type=int, required=True, help="the run's seed")
+    add_compute_arguments(parser)
     parser.add_argument("--checkpoint", required=True, help="resumed from if present; removed at the end")
     parser.add_argument("--out", required=True, help="G, D and EMA-G weights (.pt)")
     parser.add_argument(

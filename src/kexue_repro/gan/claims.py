@@ -691,8 +691,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cost", required=True, help="the cost step's timings and FLOPs (.json)")
     parser.add_argument("--classifier-metrics", required=True, help="the classifier's test accuracy (.json)")
     parser.add_argument("--anchors", required=True, help="data/anchors/gan.csv")
-    parser.add_argument("--tables-dir", required=True)
-    parser.add_argument("--plots-dir", required=True)
+    parser.add_argument("--tables-dir", required=True, help="where the study's tables (.csv) go")
+    parser.add_argument("--plots-dir", required=True, help="where the study's plots (.png) go")
     parser.add_argument(
         "--cifar-runs", nargs="*", default=[], help="the cifar_train step's records (full scale)"
     )

@@ -12,7 +12,7 @@ import torch
 
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.runtime import seed_everything, set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.gan import data
@@ -74,7 +74,7 @@ def _main(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.gan.classifier", __doc__, "gan.classifier")
     parser.add_argument("--digits", required=True, help="the digits step's .npz")
-    parser.add_argument("--threads", type=int, default=1)
+    add_compute_arguments(parser, device=False)
     parser.add_argument("--out", required=True, help="the classifier (.pt)")
     parser.add_argument("--metrics-out", required=True, help="its test accuracy (.json)")
     return run(_main, parser.parse_args(argv))

@@ -30,7 +30,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.runtime import seed_everything, set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.gan import data
@@ -172,7 +172,7 @@ def _main(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.gan.cost", __doc__, "gan.cost")
     parser.add_argument("--digits", required=True, help="the digits .npz (the mnist steps' real batches)")
-    parser.add_argument("--threads", type=int, default=1)
+    add_compute_arguments(parser, device=False)
     parser.add_argument("--out", required=True, help="timings per round and FLOPs per step (.json)")
     return run(_main, parser.parse_args(argv))
 

@@ -14,6 +14,14 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 METHODS = ("gn", "gran", "su", "gp", "sn", "ns")
+METHOD_NAMES = {
+    "gn": "GN-GAN: D/(|grad D| + |D|)",
+    "gran": "GraN-GAN: piecewise gradient normalization",
+    "su": "Su's variant: <grad D/|grad D|, x>",
+    "gp": "WGAN-GP: gradient penalty",
+    "sn": "spectral normalization",
+    "ns": "plain GAN (non-saturating loss)",
+}
 LEAKY_SLOPE = 0.2
 
 

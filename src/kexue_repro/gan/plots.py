@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kexue_repro.common.plotting import figure, save_figure
+from kexue_repro.gan.model import METHOD_NAMES
 
 
 def _draw_ring(ax, samples: np.ndarray, centers: np.ndarray, title: str) -> None:
@@ -53,24 +54,33 @@ def plot_runs(runs: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
 
 
 def plot_discontinuity(jumps: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Share of pairs above ratio 1 and worst ratio against s, per dataset and method (mean over seeds)."""
+    """Per dataset: the share of probe pairs whose critic value jumps more than their distance, and the worst
+    such ratio, against the step s between the points of a pair (mean over seeds), one line per method."""
     datasets = sorted(jumps["dataset"].unique()) if len(jumps) else []
     fig, axes = figure(
         max(len(datasets), 1),
         2,
-        figsize=(9, 3.6 * max(len(datasets), 1)),
+        figsize=(10, 3.8 * max(len(datasets), 1)),
         squeeze=False,
         layout="constrained",
     )
     for row, dataset in zip(axes, datasets):
         sub = jumps[jumps["dataset"] == dataset]
+        seeds = sub["seed"].nunique() if "seed" in sub else 1
         for method, group in sub.groupby("method", sort=True):
             mean = group.groupby("scale")[["share_above_1", "worst_ratio"]].mean()
-            row[0].plot(mean.index, mean["share_above_1"], marker="o", label=method)
-            row[1].plot(mean.index, mean["worst_ratio"], marker="o", label=method)
-        row[0].set(xscale="log", title=f"{dataset}: share |dD^| > |dx|", xlabel="s")
-        row[1].set(xscale="log", yscale="log", title=f"{dataset}: worst |dD^|/|dx|", xlabel="s")
-        row[1].legend()
+            label = f"{method}: {METHOD_NAMES.get(method, method)}"
+            row[0].plot(mean.index, mean["share_above_1"], marker="o", label=label)
+            row[1].plot(mean.index, mean["worst_ratio"], marker="o", label=label)
+        step = "s = |x - y|, the step between the two points of a pair (log scale)"
+        row[0].set(xscale="log", xlabel=step, ylabel="share of pairs with |D(x) - D(y)| > |x - y|",
+                   title=f"{dataset}: pairs beyond 1-Lipschitz (mean of {seeds} seeds)")  # fmt: skip
+        row[1].set(xscale="log", yscale="log", xlabel=step, ylabel="worst |D(x) - D(y)| / |x - y| (log scale)",
+                   title=f"{dataset}: worst ratio (mean of {seeds} seeds)")  # fmt: skip
+        row[1].legend(fontsize=7)
+    fig.suptitle(
+        "Study 8757, Su's objection 1: where each critic, as its loss sees it (D), is steeper than 1"
+    )
     save_figure(fig, path)
 
 

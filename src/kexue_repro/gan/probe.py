@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import torch
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.runtime import set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.gan import data, evaluate
@@ -78,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.gan.probe", __doc__, "gan.probe")
     parser.add_argument("--models", nargs="+", required=True, help="trained models (.pt) of one dataset")
     parser.add_argument("--digits", help="the digits .npz, for digit models")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", required=True)
+    add_compute_arguments(parser, device=False)
+    parser.add_argument("--out", required=True, help="the result to write (.json)")
     return run(_main, parser.parse_args(argv))
 
 

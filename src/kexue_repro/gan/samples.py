@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.runtime import set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.gan import data, evaluate
@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", required=True, help="trained generators and critics (.pt)")
     parser.add_argument("--classifier", help="the digit classifier (.pt), for a digits model")
     parser.add_argument("--digits", help="the digits .npz, for a digits model (its test split: the reals)")
-    parser.add_argument("--threads", type=int, default=1)
+    add_compute_arguments(parser, device=False)
     parser.add_argument(
         "--out", required=True, help="one quality record per model, with its shown samples (.json)"
     )

@@ -20,12 +20,12 @@ import torch.nn.functional as F
 
 from kexue_repro.common.atomic import write_json
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.cli import step_parser
+from kexue_repro.common.cli import add_checkpoint_argument, add_compute_arguments, step_parser
 from kexue_repro.common.resume import Resumable, run_each
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.gan import data
-from kexue_repro.gan.model import METHODS, Critic, Generator, gradient_penalty, wrapped_critic
+from kexue_repro.gan.model import METHOD_NAMES, METHODS, Critic, Generator, gradient_penalty, wrapped_critic
 from kexue_repro.gan.plan import DATASETS
 
 # Settings that leave the trained weights alone: a checkpoint saved under other values of these resumes.
@@ -221,14 +221,16 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.gan.train", __doc__, "gan.train")
-    parser.add_argument("--dataset", choices=DATASETS, required=True)
-    parser.add_argument("--method", choices=METHODS, required=True)
-    parser.add_argument("--seed", type=int, nargs="+", required=True, help="one run per seed, in turn")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--dataset", choices=DATASETS, required=True, help="the data the GAN learns")
     parser.add_argument(
-        "--checkpoint", nargs="+", required=True, help="per seed: resumed from if present; removed at the end"
+        "--method",
+        choices=METHODS,
+        required=True,
+        help="how the critic is constrained: " + "; ".join(f"{k}: {v}" for k, v in METHOD_NAMES.items()),
     )
+    parser.add_argument("--seed", type=int, nargs="+", required=True, help="one run per seed, in turn")
+    add_compute_arguments(parser)
+    add_checkpoint_argument(parser, "seed")
     parser.add_argument(
         "--out", nargs="+", required=True, help="per seed: the trained generator and critic (.pt)"
     )

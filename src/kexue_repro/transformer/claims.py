@@ -1037,12 +1037,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gradflow", nargs="+", required=True, help="gradflow outputs, one per configuration"
     )
-    parser.add_argument("--init-std", required=True)
+    parser.add_argument("--init-std", required=True, help="the init-std results (.json)")
     parser.add_argument("--runs", nargs="+", required=True, help="mlm run records")
-    parser.add_argument("--mae", required=True)
+    parser.add_argument("--mae", required=True, help="the MAE identity results (.json)")
     parser.add_argument("--anchors", required=True, help="data/anchors/transformer.csv")
-    parser.add_argument("--tables-dir", required=True)
-    parser.add_argument("--plots-dir", required=True)
+    parser.add_argument("--tables-dir", required=True, help="where the study's tables (.csv) go")
+    parser.add_argument("--plots-dir", required=True, help="where the study's plots (.png) go")
     add_ledger_arguments(parser)
     return run(_main, parser.parse_args(argv))
 

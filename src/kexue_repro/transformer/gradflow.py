@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.runtime import choose_device, set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.transformer.data import mask_batch, random_tokens
@@ -188,9 +188,8 @@ def _main(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.transformer.gradflow", __doc__, "transformer.gradflow")
     parser.add_argument("--configuration", required=True, help="the name of the configuration to measure")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--out", required=True)
+    add_compute_arguments(parser)
+    parser.add_argument("--out", required=True, help="the gradient-flow results to write (.json)")
     return run(_main, parser.parse_args(argv))
 
 

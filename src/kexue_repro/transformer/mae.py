@@ -139,7 +139,7 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.transformer.mae", __doc__, "transformer.mae")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="the result to write (.json)")
     return run(_main, parser.parse_args(argv))
 
 

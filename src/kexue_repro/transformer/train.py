@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import torch
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import step_parser
+from kexue_repro.common.cli import add_checkpoint_argument, add_compute_arguments, step_parser
 from kexue_repro.common.resume import Resumable, run_each
 from kexue_repro.common.runtime import choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
@@ -230,11 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, required=True, help="peak learning rate of Adam")
     parser.add_argument("--warmup-steps", type=int, required=True, help="linear warmup, then constant")
     parser.add_argument("--seed", type=int, nargs="+", required=True, help="one run per seed, in turn")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument(
-        "--checkpoint", nargs="+", required=True, help="per seed: resumed from if present; removed at the end"
-    )
+    add_compute_arguments(parser)
+    add_checkpoint_argument(parser, "seed")
     parser.add_argument(
         "--out",
         nargs="+",

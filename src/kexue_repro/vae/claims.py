@@ -610,8 +610,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--curves", nargs="*", default=[], help="training curve CSVs for the plot")
     parser.add_argument("--exact", required=True, help="the exact check's gap table (.csv)")
     parser.add_argument("--anchors", required=True, help="CSV with Burda et al. Table 1 rows")
-    parser.add_argument("--tables-dir", required=True)
-    parser.add_argument("--plots-dir", required=True)
+    parser.add_argument("--tables-dir", required=True, help="where the study's tables (.csv) go")
+    parser.add_argument("--plots-dir", required=True, help="where the study's plots (.png) go")
     add_ledger_arguments(parser)
     return run(_main, parser.parse_args(argv))
 

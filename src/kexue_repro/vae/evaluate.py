@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.cli import step_parser
+from kexue_repro.common.cli import add_compute_arguments, step_parser
 from kexue_repro.common.resume import run_each
 from kexue_repro.common.runtime import choose_device, set_threads
 from kexue_repro.common.settings import build
@@ -130,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.vae.evaluate", __doc__, "vae.evaluate")
     parser.add_argument("--data", required=True, help="the processed .npz")
     parser.add_argument("--model", nargs="+", required=True, help="trained models (.pt), evaluated in turn")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_compute_arguments(parser)
     parser.add_argument("--out", nargs="+", required=True, help="per model: the evaluation record (.json)")
     return run_each(_main, parser.parse_args(argv), ("model", "out"))
 

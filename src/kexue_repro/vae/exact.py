@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from kexue_repro.common.atomic import write_csv
-from kexue_repro.common.cli import run, step_parser
+from kexue_repro.common.cli import add_compute_arguments, run, step_parser
 from kexue_repro.common.runtime import set_threads
 from kexue_repro.common.settings import build
 from kexue_repro.vae.model import importance_bound
@@ -201,7 +201,7 @@ def _main(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.vae.exact", __doc__, "vae.exact")
-    parser.add_argument("--threads", type=int, default=1)
+    add_compute_arguments(parser, device=False)
     parser.add_argument("--out", required=True, help="the gap table (.csv)")
     return run(_main, parser.parse_args(argv))
 

@@ -21,7 +21,7 @@ import torch
 
 from kexue_repro.common.atomic import write_csv
 from kexue_repro.common.checkpoint import load_checkpoint, save_checkpoint
-from kexue_repro.common.cli import step_parser
+from kexue_repro.common.cli import add_checkpoint_argument, add_compute_arguments, step_parser
 from kexue_repro.common.resume import Resumable, run_each
 from kexue_repro.common.runtime import check_finite_loss, choose_device, seed_everything, set_threads
 from kexue_repro.common.settings import build
@@ -201,12 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         required=True,
         help="one run per k, in turn: importance samples in the objective (1: VAE)",
     )
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument(
-        "--checkpoint", nargs="+", required=True, help="per run: resumed from if present; removed at the end"
-    )
+    parser.add_argument("--seed", type=int, required=True, help="the seed of every run of the job")
+    add_compute_arguments(parser)
+    add_checkpoint_argument(parser, "run")
     parser.add_argument("--out", nargs="+", required=True, help="per run: the trained model (.pt)")
     parser.add_argument("--curve", nargs="+", required=True, help="per run: training curve CSV")
     per_run = ("k", "checkpoint", "out", "curve")

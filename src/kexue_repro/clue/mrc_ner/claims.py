@@ -412,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--index-out", required=True, help="one row per run (results/clue_mrc_ner/runs/index.csv)"
     )
-    parser.add_argument("--tables-dir", required=True)
+    parser.add_argument("--tables-dir", required=True, help="where the study's tables (.csv) go")
     parser.add_argument("--summary-out", required=True, help="one markdown table per task (.md)")
     add_ledger_arguments(parser)
     return run(_main, parser.parse_args(argv))
