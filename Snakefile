@@ -12,7 +12,7 @@ from snakemake.utils import min_version
 from kexue_repro.common.cli import STARTUP_LOG_ENV
 from kexue_repro.common.params import check_params, load_yaml
 from kexue_repro.common.provenance import provenance_options
-from kexue_repro.report.posts import post_category
+from kexue_repro.report.posts import POSTS, post_category
 
 min_version("9.0")
 

@@ -3,6 +3,8 @@ every plot; `python -m kexue_repro` and its summary."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -53,6 +55,7 @@ def run_report(plots: list[str]) -> int:
         "--claims", "results/vae/claims.json", "results/transformer/claims.json", "--plots", *plots,
         "--table-out", "results/claims.csv", "--markdown-out", "results/report.md",
         "--front-out", "results/report_front.rst",
+        "--by-post-out", *(f"results/claims_by_post/{post.number}.csv" for post in POSTS),
     ])  # fmt: skip
 
 
@@ -87,6 +90,17 @@ def test_report_opens_with_the_summary_and_lists_every_claim_in_short_lines(ledg
         "word word …)" in next(line for line in claim_lines if "a.one" in line)
         and "Measured: word word" in markdown
     )  # shortened; whole in the note
+    # each post's rows for its category of the HTML report, numbered as the report's notes
+    by_post = {post.number: pd.read_csv(f"results/claims_by_post/{post.number}.csv") for post in POSTS}
+    assert list(by_post["8747"]["claim"]) == ["b.two", "b.identity"] and list(by_post["8770"]["claim"]) == [
+        "b.one"
+    ]
+    assert by_post["8770"].loc[0, "note"] == 1 and "| 1 | **b.one** |" in markdown
+    assert list(by_post["8791"]["note"]) == [4] and "\n4. **a.one**" in markdown
+    assert by_post["8728"].empty
+    front = open("results/report_front.rst").read()  # the HTML report's first view
+    assert "| `8770 <https://kexue.fm/archives/8770>`__ MLM and MAE from the dropout viewpoint" in front
+    assert "| 0 / 1 / 0 " in front and "1 reproduced, 1 not reproduced, 1 inconclusive" in front
 
 
 def test_the_summary_command_prints_the_table_after_a_run_and_says_when_there_is_none(ledger, capsys):
@@ -125,6 +139,13 @@ def test_the_finding_names_what_failed_and_what_the_undecided_claims_need():
     assert finding(claims) == (
         "1 holds; fails: b; 1 need more seeds or data; 1 need the full scale; 1 undecided for other reasons"
     )
+
+
+def test_report_refuses_a_table_for_no_post_and_writes_nothing(ledger, capsys):
+    code = main(["--claims", "results/vae/claims.json", "--table-out", "results/claims.csv", "--markdown-out",
+                 "results/report.md", "--by-post-out", "results/claims_by_post/9999.csv"])  # fmt: skip
+    assert code == 1 and "results/claims_by_post/9999.csv: not named after a post" in capsys.readouterr().err
+    assert not any(Path("results").glob("*.csv")) and not Path("results/report.md").exists()
 
 
 def test_report_refuses_a_broken_ledger(tmp_path, capsys):

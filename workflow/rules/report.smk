@@ -40,6 +40,15 @@ rule report:
         ),
         markdown="results/report.md",
         front=REPORT_FRONT,  # the HTML report's first view (Snakefile, `report:`)
+        # Each post's claims as a table under its category of the HTML report.
+        by_post=[
+            report(
+                f"results/claims_by_post/{post.number}.csv",
+                caption="../report/claims_by_post.rst",
+                category=post_category(post.number),
+            )
+            for post in POSTS
+        ],
     log:
         "results/logs/report.log",
     benchmark:
@@ -53,4 +62,4 @@ rule report:
         "python -m kexue_repro.report --claims {input.claims} --provenance {input.provenance}"
         " --plots {input.plots} --tables {input.tables}"
         " --table-out {output.table} --markdown-out {output.markdown}"
-        " --front-out {output.front} > {log} 2>&1"
+        " --front-out {output.front} --by-post-out {output.by_post} > {log} 2>&1"

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--front-out", help="results/report_front.rst: the summary as the HTML report's first view"
     )
+    parser.add_argument(
+        "--by-post-out", nargs="*", default=[], help="results/claims_by_post/<post>.csv: each post's claims"
+    )
     return run(_assemble, parser.parse_args(argv))
 
 
@@ -40,6 +43,7 @@ def _assemble(args: argparse.Namespace) -> None:
         args.provenance,
         args.tables,
         args.front_out,
+        args.by_post_out,
     )
     print(f"{len(table)} claims -> {args.table_out}, {args.markdown_out}")
 

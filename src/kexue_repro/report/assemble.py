@@ -14,8 +14,8 @@ import pandas as pd
 from kexue_repro.common.atomic import write_csv, write_text
 from kexue_repro.common.claims import VERDICTS, read_claims
 from kexue_repro.common.provenance import read_provenance
-from kexue_repro.report.posts import BY_NUMBER, HOME
-from kexue_repro.report.summary import summary_table
+from kexue_repro.report.posts import BY_NUMBER, HOME, POSTS
+from kexue_repro.report.summary import summary_table, with_posts
 
 COLUMNS = [
     "study", "claim_id", "kind", "verdict", "verdict_unadjusted", "p_value", "p_adjusted", "holm_family", "alpha",
@@ -121,14 +121,15 @@ def _footnote(number: int, row: pd.Series, report_dir: Path, claims: bool) -> li
     )
 
 
-def _rows(rows: pd.DataFrame, report_dir: Path, claims: bool, first: int) -> list[str]:
-    """A compact table (one line per row, numbered) and the numbered notes under it."""
+def _rows(rows: pd.DataFrame, report_dir: Path, claims: bool) -> list[str]:
+    """A compact table (one line per row, numbered as in ``in_report_order``) and the numbered notes under it."""
     if claims:
         lines = ["| # | claim | verdict | ours | the post's value | interval |", "|---|---|---|---|---|---|"]
     else:
         lines = ["| # | check | verdict | ours |", "|---|---|---|---|"]
     notes = []
-    for number, (_, row) in enumerate(rows.iterrows(), start=first):
+    for _, row in rows.iterrows():
+        number = int(row["note"])
         cells = [str(number), f"**{row['claim_id']}**", _verdict(row), _ours(row)]
         if claims:
             anchor = "none" if pd.isna(row["anchor"]) else _short(row["anchor"])
@@ -147,6 +148,18 @@ def _heading(study: str) -> str:
     return f"## {study}" + (f" — {post.number} {post.title} ({post.url})" if post else "")
 
 
+def in_report_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The ledger as the report lists it, with each row's note number: studies in their home post's order
+    (ledger order among equals), each study's claims, then its checks."""
+    key = pd.DataFrame(
+        {"post": table["study"].map(lambda s: HOME.get(s, "~")), "check": table["kind"] == "check"}
+    )
+    key["study_rank"] = table["study"].map({s: i for i, s in enumerate(dict.fromkeys(table["study"]))})
+    order = key.sort_values(["post", "study_rank", "check"], kind="mergesort").index
+    ordered = table.loc[order].reset_index(drop=True)
+    return ordered.assign(note=range(1, len(ordered) + 1))
+
+
 def markdown_report(
     table: pd.DataFrame,
     plots: Sequence[str | os.PathLike],
@@ -157,25 +170,40 @@ def markdown_report(
     lines with notes under them, its tables and its plots."""
     lines = ["# Claims of the eight Scientific Spaces posts, measured", "",
              summary_table(table, link="markdown"), "", headline(table)]  # fmt: skip
-    studies = sorted(table["study"].unique(), key=lambda s: HOME.get(s, "~"))
-    number = 1
-    for study in studies:
-        rows = table[table["study"] == study]
+    ordered = in_report_order(table)
+    for study in dict.fromkeys(ordered["study"]):
+        rows = ordered[ordered["study"] == study]
         lines += ["", _heading(study), "", f"Scale: {', '.join(sorted(set(rows['scale'])))}.", ""]
         for study_table in _of_study(tables, study):
             lines += [study_table.read_text(encoding="utf-8").rstrip("\n"), ""]
-        claims = rows[rows["kind"] == "claim"]
-        lines += _rows(claims, report_dir, claims=True, first=number)
-        number += len(claims)
+        lines += _rows(rows[rows["kind"] == "claim"], report_dir, claims=True)
         checks = rows[rows["kind"] == "check"]
         if len(checks):
             lines += ["", f"Checks of {study} (not claims of the post):", ""]
-            lines += _rows(checks, report_dir, claims=False, first=number)
-            number += len(checks)
+            lines += _rows(checks, report_dir, claims=False)
         for plot in _of_study(plots, study):
             rel = os.path.relpath(plot, report_dir)
             lines += ["", f"![{plot.stem}]({rel})"]
     return "\n".join(lines) + "\n"
+
+
+BY_POST_COLUMNS = ["note", "claim", "kind", "verdict", "ours", "what it measures", "the post's value", "interval",
+                   "statement"]  # fmt: skip
+
+
+def claims_by_post(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each post's rows, as the HTML report shows them under the post's category (notes as in report.md)."""
+    ordered = with_posts(in_report_order(table))
+    frames = {}
+    for post in POSTS:
+        rows = ordered[ordered["post"] == post.number]
+        frames[post.number] = pd.DataFrame(
+            {"note": rows["note"], "claim": rows["claim_id"], "kind": rows["kind"], "verdict": rows["verdict"],
+             "ours": rows["ours"], "what it measures": rows["metric"], "the post's value": rows["anchor"],
+             "interval": rows.apply(_interval, axis=1) if len(rows) else [], "statement": rows["statement"]},
+            columns=BY_POST_COLUMNS,
+        )  # fmt: skip
+    return frames
 
 
 def front_page(table: pd.DataFrame) -> str:
@@ -224,12 +252,20 @@ def assemble(
     provenance_files: Sequence[str | os.PathLike] = (),
     tables: Sequence[str | os.PathLike] = (),
     front_out: str | os.PathLike | None = None,
+    by_post_out: Sequence[str | os.PathLike] = (),
 ) -> pd.DataFrame:
-    """``front_out``: the HTML report's first view (reStructuredText: the summary and the counts)."""
+    """``front_out``: the HTML report's first view (reStructuredText: the summary and the counts);
+    ``by_post_out``: <post number>.csv files, each post's claims."""
     table = claims_table(claim_files)
+    frames = claims_by_post(table)
+    unknown = [str(path) for path in by_post_out if Path(path).stem not in frames]
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not named after a post ({', '.join(frames)})")
     write_csv(table_out, table)
     if front_out:
         write_text(front_out, front_page(table))
+    for path in by_post_out:
+        write_csv(path, frames[Path(path).stem])
     markdown = markdown_report(table, plots, Path(markdown_out).parent, tables)
     if provenance_files:
         markdown += "\n".join(provenance_section(provenance_files)) + "\n"
