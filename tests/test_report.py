@@ -3,6 +3,7 @@ every plot; `python -m kexue_repro` and its summary."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +56,7 @@ def run_report(plots: list[str]) -> int:
         "--claims", "results/vae/claims.json", "results/transformer/claims.json", "--plots", *plots,
         "--table-out", "results/claims.csv", "--markdown-out", "results/report.md",
         "--front-out", "results/report_front.rst",
-        "--by-post-out", *(f"results/claims_by_post/{post.number}.csv" for post in POSTS),
+        "--by-post-out", *(f"results/claims_by_post/{post.number}.html" for post in POSTS),
     ])  # fmt: skip
 
 
@@ -91,13 +92,14 @@ def test_report_opens_with_the_summary_and_lists_every_claim_in_short_lines(ledg
         and "Measured: word word" in markdown
     )  # shortened; whole in the note
     # each post's rows for its category of the HTML report, numbered as the report's notes
-    by_post = {post.number: pd.read_csv(f"results/claims_by_post/{post.number}.csv") for post in POSTS}
-    assert list(by_post["8747"]["claim"]) == ["b.two", "b.identity"] and list(by_post["8770"]["claim"]) == [
-        "b.one"
-    ]
-    assert by_post["8770"].loc[0, "note"] == 1 and "| 1 | **b.one** |" in markdown
-    assert list(by_post["8791"]["note"]) == [4] and "\n4. **a.one**" in markdown
-    assert by_post["8728"].empty
+    pages = {post.number: open(f"results/claims_by_post/{post.number}.html").read() for post in POSTS}
+    rows = {number: [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)]
+            for number, page in pages.items()}  # fmt: skip
+    assert [row[:2] for row in rows["8747"] if row] == [["2", "b.two"], ["3", "b.identity"]]
+    assert [row[:2] for row in rows["8770"] if row] == [["1", "b.one"]] and "pipes | in text" in pages["8770"]
+    assert "| 1 | **b.one** |" in markdown
+    assert [row[:2] for row in rows["8791"] if row] == [["4", "a.one"]] and "\n4. **a.one**" in markdown
+    assert "No claims." in pages["8728"]
     front = open("results/report_front.rst").read()  # the HTML report's first view
     assert "| `8770 <https://kexue.fm/archives/8770>`__ MLM and MAE from the dropout viewpoint" in front
     assert "| 0 / 1 / 0 " in front and "1 reproduced, 1 not reproduced, 1 inconclusive" in front
@@ -143,8 +145,8 @@ def test_the_finding_names_what_failed_and_what_the_undecided_claims_need():
 
 def test_report_refuses_a_table_for_no_post_and_writes_nothing(ledger, capsys):
     code = main(["--claims", "results/vae/claims.json", "--table-out", "results/claims.csv", "--markdown-out",
-                 "results/report.md", "--by-post-out", "results/claims_by_post/9999.csv"])  # fmt: skip
-    assert code == 1 and "results/claims_by_post/9999.csv: not named after a post" in capsys.readouterr().err
+                 "results/report.md", "--by-post-out", "results/claims_by_post/9999.html"])  # fmt: skip
+    assert code == 1 and "results/claims_by_post/9999.html: not named after a post" in capsys.readouterr().err
     assert not any(Path("results").glob("*.csv")) and not Path("results/report.md").exists()
 
 

@@ -43,7 +43,7 @@ rule report:
         # Each post's claims as a table under its category of the HTML report.
         by_post=[
             report(
-                f"results/claims_by_post/{post.number}.csv",
+                f"results/claims_by_post/{post.number}.html",
                 caption="../report/claims_by_post.rst",
                 category=post_category(post.number),
             )

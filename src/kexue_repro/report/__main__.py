@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         "--front-out", help="results/report_front.rst: the summary as the HTML report's first view"
     )
     parser.add_argument(
-        "--by-post-out", nargs="*", default=[], help="results/claims_by_post/<post>.csv: each post's claims"
+        "--by-post-out",
+        nargs="*",
+        default=[],
+        help="results/claims_by_post/<post>.html: each post's claims as a table",
     )
     return run(_assemble, parser.parse_args(argv))
 

@@ -206,6 +206,27 @@ def claims_by_post(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return frames
 
 
+PAGE_STYLE = (
+    "body{font:13px sans-serif;margin:12px} table{border-collapse:collapse} th,td{border-bottom:1px solid #ddd;"
+    "padding:4px 6px;text-align:left;vertical-align:top} th{background:#f4f4f4}"
+)
+
+
+def post_page(number: str, frame: pd.DataFrame) -> str:
+    """One post's claims as an HTML table: the Snakemake report shows HTML results in the page (a CSV only
+    as a download)."""
+    post = BY_NUMBER[number]
+    title = f"{post.number} — {post.title}"
+    table = (
+        frame.to_html(index=False, na_rep="", border=0, escape=True) if len(frame) else "<p>No claims.</p>"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title><style>{PAGE_STYLE}</style>'
+        f'</head><body>\n<h2>{title}: <a href="{post.url}">{post.url}</a></h2>\n<p>Notes as numbered in '
+        f"results/report.md (the test, criterion, source and evidence of each row).</p>\n{table}\n</body></html>\n"
+    )
+
+
 def front_page(table: pd.DataFrame) -> str:
     title = "Claims of the eight Scientific Spaces posts, measured"
     scales = ", ".join(sorted(set(table["scale"])))
@@ -255,7 +276,7 @@ def assemble(
     by_post_out: Sequence[str | os.PathLike] = (),
 ) -> pd.DataFrame:
     """``front_out``: the HTML report's first view (reStructuredText: the summary and the counts);
-    ``by_post_out``: <post number>.csv files, each post's claims."""
+    ``by_post_out``: <post number>.html pages, each post's claims."""
     table = claims_table(claim_files)
     frames = claims_by_post(table)
     unknown = [str(path) for path in by_post_out if Path(path).stem not in frames]
@@ -265,7 +286,7 @@ def assemble(
     if front_out:
         write_text(front_out, front_page(table))
     for path in by_post_out:
-        write_csv(path, frames[Path(path).stem])
+        write_text(path, post_page(Path(path).stem, frames[Path(path).stem]))
     markdown = markdown_report(table, plots, Path(markdown_out).parent, tables)
     if provenance_files:
         markdown += "\n".join(provenance_section(provenance_files)) + "\n"
