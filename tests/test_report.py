@@ -41,6 +41,7 @@ def ledger(tmp_path, monkeypatch):
                 claim_id="b.two",
                 verdict=INCONCLUSIVE,
                 interval=None,
+                ours=None,
                 to_decide="needs the full-scale run",
                 section="8747, 'why the std is 0.02'",
             ),  # fmt: skip
@@ -99,7 +100,9 @@ def test_report_opens_with_the_summary_and_lists_every_claim_in_short_lines(ledg
     assert [row[:2] for row in rows["8770"] if row] == [["1", "b.one"]] and "pipes | in text" in pages["8770"]
     assert "| 1 | **b.one** |" in markdown
     assert [row[:2] for row in rows["8791"] if row] == [["4", "a.one"]] and "\n4. **a.one**" in markdown
-    assert "No claims." in pages["8728"]
+    assert "No claims." in pages["8728"] and not re.search(
+        r">(None|NaN|nan)<", pages["8747"]
+    )  # b.two: no value
     front = open("results/report_front.rst").read()  # the HTML report's first view
     assert "| `8770 <https://kexue.fm/archives/8770>`__ MLM and MAE from the dropout viewpoint" in front
     assert "| 0 / 1 / 0 " in front and "1 reproduced, 1 not reproduced, 1 inconclusive" in front

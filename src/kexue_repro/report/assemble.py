@@ -217,9 +217,8 @@ def post_page(number: str, frame: pd.DataFrame) -> str:
     as a download)."""
     post = BY_NUMBER[number]
     title = f"{post.number} — {post.title}"
-    table = (
-        frame.to_html(index=False, na_rep="", border=0, escape=True) if len(frame) else "<p>No claims.</p>"
-    )
+    cells = frame.astype(object).where(frame.notna(), "none")  # a missing value reads "none", not "None"
+    table = cells.to_html(index=False, border=0, escape=True) if len(frame) else "<p>No claims.</p>"
     return (
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title><style>{PAGE_STYLE}</style>'
         f'</head><body>\n<h2>{title}: <a href="{post.url}">{post.url}</a></h2>\n<p>Notes as numbered in '
