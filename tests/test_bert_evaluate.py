@@ -78,7 +78,7 @@ def test_step_modules_write_model_metrics_plot_and_claim(tmp_path):
     (tmp_path / "counts.json").write_text('{"kept": 400}')
     p = {name: str(tmp_path / name) for name in ("train.txt", "dev.txt", "stats.json", "tok", "model", "loss.tsv",
                                                  "record.json", "evaluation.json", "curve.png", "claims.json",
-                                                 "metrics.json")}  # fmt: skip
+                                                 "metrics.json", "numbers.json")}  # fmt: skip
     assert corpus.main([*settings(text_fields=["text"]), "--texts", str(tmp_path / "train.jsonl"),
                         "--heldout-texts", str(tmp_path / "dev.jsonl"), "--train-out", p["train.txt"],
                         "--heldout-out", p["dev.txt"], "--stats-out", p["stats.json"]]) == 0  # fmt: skip
@@ -100,8 +100,8 @@ def test_step_modules_write_model_metrics_plot_and_claim(tmp_path):
                         "--pretrain-record", p["record.json"], "--curve", p["loss.tsv"],
                         "--corpus-stats", p["stats.json"], "--data-counts", str(tmp_path / "counts.json"),
                         "--plot-out", p["curve.png"], "--scale", "smoke", "--claims-out", p["claims.json"],
-                        "--metrics-out", p["metrics.json"]]) == 0  # fmt: skip
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+                        "--metrics-out", p["metrics.json"], "--numbers-out", p["numbers.json"]]) == 0  # fmt: skip
+    metrics = json.loads((tmp_path / "numbers.json").read_text())
     assert metrics["vocab_size"] == len(tokenizer().__class__.from_pretrained(p["model"]))
     assert metrics["loss_to_entropy_ratio"] == pytest.approx(
         metrics["heldout_mlm_loss"] / metrics["unigram_entropy"]
@@ -116,6 +116,8 @@ def test_step_modules_write_model_metrics_plot_and_claim(tmp_path):
     gain = metrics["heldout_mlm_loss_shuffled_context"] - metrics["heldout_mlm_loss"]
     assert context["claim_id"] == "mlm-uses-context" and context["ours"] == pytest.approx(gain, abs=1e-6)
     assert context["verdict"] == ("reproduced" if gain > 0 else "not reproduced") and context["no_p_reason"]
+    ratio = round(metrics["loss_to_entropy_ratio"], 4)  # both rows are checks: no claim to count
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"bert": "0/0/0", "mlm_ratio": ratio}
     assert (tmp_path / "curve.png").stat().st_size > 1000
 
 

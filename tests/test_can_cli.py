@@ -186,6 +186,7 @@ def test_steps_end_to_end_write_tables_plots_and_a_valid_ledger(tmp_path):
         "claims", "--settings", json.dumps(CLAIMS), "--applied", *applied, "--sweeps", str(tmp_path / "sweep.json"),
         "--anchors", "data/anchors/can.csv", "--tables-dir", str(out / "tables"), "--plots-dir", str(out / "plots"),
         "--scale", "smoke", "--claims-out", str(out / "claims.json"), "--metrics-out", str(out / "metrics.json"),
+        "--numbers-out", str(out / "numbers.json"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     ledger = {c["claim_id"]: c for c in read_claims(out / "claims.json")}
@@ -223,9 +224,14 @@ def test_steps_end_to_end_write_tables_plots_and_a_valid_ledger(tmp_path):
     gate = pd.read_csv(out / "tables" / "trained.csv")
     assert len(gate) == len(VARIANTS) * len(SEEDS) and gate["trained"].all()
     assert (out / "plots" / "gains.png").stat().st_size > 0 and (out / "plots" / "subsets.png").exists()
-    metrics = json.loads((out / "metrics.json").read_text())
+    numbers = json.loads((out / "numbers.json").read_text())
     gains = pd.read_csv(out / "tables" / "gains.csv").set_index("variant")
-    assert metrics[f"{TASK}_vanilla_gain"] == pytest.approx(gains.loc["vanilla", "gain"], abs=1e-6)
+    assert numbers[f"{TASK}_vanilla_gain"] == pytest.approx(gains.loc["vanilla", "gain"], abs=1e-6)
+    # The DVC metrics: the claims by verdict (reproduced/not reproduced/inconclusive), then the headline number.
+    claims = [row["verdict"] for row in ledger.values() if row["kind"] == "claim"]
+    counts = "/".join(str(claims.count(v)) for v in ("reproduced", "not reproduced", "inconclusive"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics == {"can": counts, "can_gain": pytest.approx(gains["gain"].mean(), abs=1e-6)}
 
 
 def test_the_claims_refuse_a_setting_the_apply_records_do_not_hold(tmp_path):
@@ -236,7 +242,8 @@ def test_the_claims_refuse_a_setting_the_apply_records_do_not_hold(tmp_path):
         "claims", "--settings", json.dumps(CLAIMS | {"setting": "batch"}), "--applied", str(tmp_path / "apply.json"),
         "--sweeps", str(tmp_path / "sweep.json"), "--anchors", "data/anchors/can.csv", "--tables-dir",
         str(tmp_path / "t"), "--plots-dir", str(tmp_path / "p"), "--scale", "smoke", "--claims-out",
-        str(tmp_path / "claims.json"), "--metrics-out", str(tmp_path / "metrics.json"),
+        str(tmp_path / "claims.json"), "--metrics-out", str(tmp_path / "metrics.json"), "--numbers-out",
+        str(tmp_path / "numbers.json"),
     )  # fmt: skip
     assert proc.returncode == 1 and proc.stderr == (
         "error: can.claims.setting: 'batch', but the apply records hold ['official', 'post']\n"

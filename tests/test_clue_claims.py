@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,8 @@ def claims_argv(tmp_path, runs, probs, dev, updates, scale="smoke", settings=SET
         str(tmp_path / "claims.json"),
         "--metrics-out",
         str(tmp_path / "metrics.json"),
+        "--numbers-out",
+        str(tmp_path / "numbers.json"),
     ]
 
 
@@ -153,8 +156,10 @@ def test_effects_per_example_and_no_change_by_equivalence(tmp_path, fabricated):
     assert len(runs) == 20 and "seconds_per_epoch" not in runs
     assert (tmp_path / "plots" / "effects.png").stat().st_size > 0
     assert (tmp_path / "plots" / "update_size.png").stat().st_size > 0
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    assert numbers["iflytek.childtuning-f_p_0.2.effect"] == pytest.approx(10.0)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["iflytek.childtuning-f_p_0.2.effect"] == pytest.approx(10.0)
+    assert set(metrics) == {"clue", "ctd_gain"} and re.fullmatch(r"\d+/\d+/\d+", metrics["clue"])
     for claim_id, row in ledger.items():  # each claim's one home is named after it
         kind, name = claim_id.split(".")[:2]
         function = kind if kind in ("effect", "no_change", "anchor", "single_run") else name

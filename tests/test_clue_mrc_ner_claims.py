@@ -113,7 +113,8 @@ def ledger(
     out = root / "out"
     config = claims.ClaimsConfig(**SETTINGS)
     claims.write_outputs(runs, preds, list(dev.values()), ANCHORS, config, scale, str(out / "index.csv"), out / "tables",
-                         str(out / "tables.md"), str(out / "claims.json"), str(out / "metrics.json"))  # fmt: skip
+                         str(out / "tables.md"), str(out / "claims.json"), str(out / "metrics.json"),
+                         str(out / "numbers.json"))  # fmt: skip
     return {row["claim_id"]: row for row in read_claims(out / "claims.json")}, out
 
 
@@ -131,9 +132,13 @@ def test_scores_are_recomputed_from_the_predictions_and_agree(full):
     assert (
         rows["scores_recomputed"]["verdict"] == "reproduced" and rows["scores_recomputed"]["kind"] == "check"
     )
+    numbers = json.loads((out / "numbers.json").read_text())
+    assert numbers["c3.bert-base.dev"] == pytest.approx(60.1667, abs=1e-4)
+    assert numbers["chid.bert-base.assignment_gain"] == pytest.approx(85.0 - 60.0)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["c3.bert-base.dev"] == pytest.approx(60.1667, abs=1e-4)
-    assert metrics["chid.bert-base.assignment_gain"] == pytest.approx(85.0 - 60.0)
+    claims = [row["verdict"] for row in rows.values() if row["kind"] == "claim"]
+    counts = "/".join(str(claims.count(v)) for v in ("reproduced", "not reproduced", "inconclusive"))
+    assert metrics == {"clue_mrc_ner": counts, "chid_gain": pytest.approx(85.0 - 60.0)}
 
 
 def test_a_record_that_disagrees_with_its_predictions_fails_the_check(tmp_path):

@@ -18,6 +18,7 @@ from kexue_repro.common.claims import (
     read_claims,
     verdict,
     write_claims,
+    write_metrics,
 )
 from kexue_repro.common.resume import run_each
 
@@ -114,6 +115,20 @@ def test_a_claim_from_no_claim_function_is_refused(tmp_path):
     with pytest.raises(ValueError, match="demo.effect comes from no @claim function"):
         write_claims(tmp_path / "c.json", [make_claim(code=None)], 0.05)
     assert not (tmp_path / "c.json").exists()
+
+
+def test_a_studys_metrics_count_its_claims_by_verdict_and_not_its_checks(tmp_path):
+    claims = [
+        make_claim(claim_id=f"demo.{i}", verdict=v, to_decide="more seeds")
+        for i, v in enumerate([REPRODUCED, INCONCLUSIVE] * 2)
+    ]
+    check = make_claim(claim_id="demo.check", kind="check", verdict=NOT_REPRODUCED, section=None)
+    rows = write_claims(tmp_path / "claims.json", [*claims, check], 0.05)
+    write_metrics(tmp_path / "metrics.json", rows, {"demo_gain": 0.4})
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"demo": "2/0/2", "demo_gain": 0.4}
+    other = write_claims(tmp_path / "other.json", [make_claim(study="other")], 0.05)
+    with pytest.raises(ValueError, match=r"metrics.json: .* rows of \['demo', 'other'\]"):
+        write_metrics(tmp_path / "metrics.json", rows + other, {})
 
 
 def test_unknown_verdict_is_refused():

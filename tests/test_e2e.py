@@ -120,6 +120,24 @@ def test_the_html_report_opens_on_the_summary_in_a_browser(tiny_pipeline, chromi
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
 
 
+def assert_exp_show_fits_a_terminal(repo) -> None:
+    """`dvc exp show` 200 columns wide: every study's metrics column whole (DVC collapses parameter columns
+    first, into "…"), each study's verdict counts those of its ledger."""
+    table = pd.read_csv(repo / "results/claims.csv")
+    shown = run([tool("dvc"), "exp", "show", "--no-pager"], cwd=repo, env={"COLUMNS": "200"})
+    lines = shown.stdout.splitlines()
+    assert max(map(len, lines)) <= 200, shown.stdout
+    header = next(line for line in lines if "Experiment" in line).split()
+    workspace = next(line for line in lines if line.split()[:1] == ["workspace"]).split()
+    for path in sorted(repo.glob("results/*/metrics.json")):
+        metrics = json.loads(path.read_text())
+        assert len(metrics) <= 3 and set(metrics) <= set(header), (path, header)
+        study = path.parent.name
+        claims = table[(table["study"] == study) & (table["kind"] == "claim")]
+        counts = "/".join(str(int((claims["verdict"] == v).sum())) for v in VERDICTS)
+        assert metrics[study] == counts and workspace[header.index(study)] == counts, (study, counts)
+
+
 def test_dvc_ran_every_stage_and_has_then_nothing_to_do(tiny_pipeline):
     repo = tiny_pipeline.first
     ran = {line.split("'")[1] for line in tiny_pipeline.repro_output.splitlines() if "Running stage" in line}
@@ -127,6 +145,7 @@ def test_dvc_ran_every_stage_and_has_then_nothing_to_do(tiny_pipeline):
     assert set(yaml.safe_load((repo / "dvc.lock").read_text())["stages"]) == ran
     metrics = json.loads(run([tool("dvc"), "metrics", "show", "--json"], cwd=repo).stdout)
     assert any("results/leaderboard/metrics.json" in str(v) for v in metrics.values())
+    assert_exp_show_fits_a_terminal(repo)
 
     again = run([tool("dvc"), "repro"], cwd=repo)
     assert "didn't change" in again.stdout and "Running stage" not in again.stdout

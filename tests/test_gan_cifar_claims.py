@@ -67,7 +67,7 @@ def test_the_number_of_runs_an_anchor_averages_comes_from_its_note():
 def test_curve_table_and_plot_are_written(tmp_path):
     curve = cifar_claims.curve_table([record(0, [40.0, 20.0]), record(1, [35.0, 19.0])])
     assert list(curve.columns) == cifar_claims.CURVE_FIELDS and len(curve) == 4
-    plots.plot_curve(curve, tmp_path / "curve.png")
+    plots.plot_curve(curve, tmp_path / "curve.png", "full")
     assert (tmp_path / "curve.png").stat().st_size > 1000
 
 
@@ -89,6 +89,6 @@ def test_claims_step_refuses_cifar_runs_without_the_curve_paths(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps(record(0, [30.0])))
     with pytest.raises(ValueError, match="--cifar-curve-csv"):
         claims.write_outputs(
-            [], [], [], "", "", "", config, tmp_path, tmp_path, "c.json", "m.json",
+            [], [], [], "", "", "", config, "full", tmp_path, tmp_path, "c.json", "m.json", "n.json",
             [str(tmp_path / "run.json")], None, None,
         )  # fmt: skip

@@ -96,7 +96,8 @@ def test_tiny_chain_writes_a_valid_ledger(tmp_path, capsys):
     argv += ["--classifier-metrics", str(tmp_path / "clf.json"), "--anchors", "data/anchors/gan.csv"]
     argv += ["--tables-dir", str(tmp_path / "tables"), "--plots-dir", str(tmp_path / "plots")]
     argv += ["--scale", "full", "--claims-out", str(tmp_path / "claims.json")]
-    assert claims.main([*argv, "--metrics-out", str(tmp_path / "metrics.json")]) == 0
+    argv += ["--metrics-out", str(tmp_path / "metrics.json"), "--numbers-out", str(tmp_path / "numbers.json")]
+    assert claims.main(argv) == 0
     ledger = {row["claim_id"]: row for row in read_claims(tmp_path / "claims.json")}
     assert ledger["a.gn_gradient_and_value_bounded"]["verdict"] == "reproduced"
     assert ledger["a.gn_gradient_and_value_bounded"]["kind"] == "check"
@@ -109,9 +110,12 @@ def test_tiny_chain_writes_a_valid_ledger(tmp_path, capsys):
     assert (
         ledger["d.gn_costs_more_than_gp.ring"]["code"] == "src/kexue_repro/gan/claims.py:gn_costs_more_than"
     )
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    assert all(isinstance(v, (int, float)) for v in numbers.values())
+    assert not any("seconds" in name for name in numbers)  # timings stay out of the headline numbers
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert all(isinstance(v, (int, float)) for v in metrics.values())
-    assert not any("seconds" in name for name in metrics)  # timings stay out of the headline metrics
+    fd = numbers["mnist_gn_frechet_distance"] - numbers["mnist_gp_frechet_distance"]
+    assert metrics["gan"].count("/") == 2 and metrics["gn_gp_fd"] == pytest.approx(fd, abs=1e-4)
     for name in ("runs", "summary", "cost", "probes", "discontinuity"):
         assert (tmp_path / "tables" / f"{name}.csv").is_file()
     record = json.loads((tmp_path / "ring_gn_0.json").read_text())

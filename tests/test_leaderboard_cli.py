@@ -27,6 +27,7 @@ OUTPUTS = [
     "plots/rank_changes.png",
     "claims.json",
     "metrics.json",
+    "numbers.json",
 ]
 
 
@@ -34,7 +35,8 @@ def run_chain() -> None:
     tables = str(OUT / "tables")
     evaluate = ["--table", str(TABLE)]
     assert leaderboard_evaluate.main([*evaluate, "--tables-dir", tables]) == 0
-    assert plots.main(["--ranks", f"{tables}/ranks.csv", "--out", f"{OUT}/plots/rank_changes.png"]) == 0
+    assert plots.main(["--ranks", f"{tables}/ranks.csv", "--out", f"{OUT}/plots/rank_changes.png",
+                       "--scale", "smoke"]) == 0  # fmt: skip
     claims = ["--settings", json.dumps({"confidence": 0.95}), "--tables-dir", tables]
     claims += [
         "--scale",
@@ -43,6 +45,8 @@ def run_chain() -> None:
         f"{OUT}/claims.json",
         "--metrics-out",
         f"{OUT}/metrics.json",
+        "--numbers-out",
+        f"{OUT}/numbers.json",
     ]
     assert leaderboard_claims.main(claims) == 0
 
@@ -96,10 +100,16 @@ def test_cli_chain_writes_every_output_deterministically(tmp_path, monkeypatch):
         "src/kexue_repro/leaderboard/claims.py:means_rank_alike"
     )
 
-    metrics = json.loads((OUT / "metrics.json").read_text())
-    leaves = [v for entry in metrics.values() for v in entry.values()]
+    numbers = json.loads((OUT / "numbers.json").read_text())
+    leaves = [v for entry in numbers.values() for v in entry.values()]
     assert all(v is None or isinstance(v, (int, float)) for v in leaves)
-    assert metrics["GLUE"]["human_rank_mixed_gm"] == 1 and metrics["GLUE"]["human_rank_official_gm"] == 3
+    assert numbers["GLUE"]["human_rank_mixed_gm"] == 1 and numbers["GLUE"]["human_rank_official_gm"] == 3
+    taus = [v for entry in numbers.values() for k, v in entry.items() if k.startswith("min_kendall_tau_")]
+    metrics = json.loads((OUT / "metrics.json").read_text())
+    assert metrics["tau_min"] == min(t for t in taus if t is not None) and set(metrics) == {
+        "leaderboard",
+        "tau_min",
+    }
 
     ranks = pd.read_csv(OUT / "tables/ranks.csv")
     means = pd.read_csv(OUT / "tables/means.csv")

@@ -166,7 +166,8 @@ def test_a_claims_step_writes_provenance_and_the_report_shows_it(tmp_path):
     options = provenance_options({"scale": "smoke", "device": "cpu", "leaderboard": {"x": 1}}, "leaderboard")
     argv = ["--settings", '{"confidence": 0.95}', "--tables-dir", str(tmp_path),
             "--scale", "smoke", "--claims-out", str(tmp_path / "claims.json"),
-            "--metrics-out", str(tmp_path / "metrics.json"), "--provenance-out", str(tmp_path / "prov.json"),
+            "--metrics-out", str(tmp_path / "metrics.json"), "--numbers-out", str(tmp_path / "numbers.json"),
+            "--provenance-out", str(tmp_path / "prov.json"),
             *shlex.split(options)]  # fmt: skip
     assert claims.main(argv) == 0
     record = json.loads((tmp_path / "prov.json").read_text())

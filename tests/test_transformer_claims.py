@@ -123,6 +123,8 @@ def fabricate(tmp_path: Path, finals: dict | None = None, profiles: dict = PROFI
         str(tmp_path / "claims.json"),
         "--metrics-out",
         str(tmp_path / "metrics.json"),
+        "--numbers-out",
+        str(tmp_path / "numbers.json"),
     ]
 
 
@@ -170,8 +172,10 @@ def test_claims_reproduced_from_numbers_that_show_them(tmp_path):
         path, function = row["code"].split(":")
         assert path == "src/kexue_repro/transformer/claims.py"
         assert function in re.sub(r"[^a-z0-9]+", "_", claim_id), claim_id
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    assert all(isinstance(v, (int, float)) for v in numbers.values())
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert all(isinstance(v, (int, float)) for v in metrics.values())
+    assert set(metrics) == {"transformer", "ln_flow"} and metrics["transformer"].count("/") == 2
     runs = pd.read_csv(tmp_path / "tables" / "mlm_runs.csv")
     assert not [c for c in runs.columns if "second" in c]  # nothing from a clock in a hashed table
     for name in ("gradflow_tiny", "mlm_curves", "last_ln_gamma", "mae_gap"):

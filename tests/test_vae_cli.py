@@ -49,6 +49,7 @@ def test_tiny_chain_writes_valid_claims(tmp_path):
         claims, CLAIMS, "--evals", *evals, "--curves", *curves, "--exact", d / "exact.csv", "--anchors", ANCHORS,
         "--scale", "smoke", "--tables-dir", out / "tables", "--plots-dir", out / "plots",
         "--claims-out", out / "claims.json", "--metrics-out", out / "metrics.json",
+        "--numbers-out", out / "numbers.json",
     )  # fmt: skip
     ledger = {c["claim_id"]: c for c in read_claims(out / "claims.json")}
     assert set(ledger) >= {"a.bound_rises_with_k_eval", "b.l5000_above.iwae5_vs_vae"}
@@ -58,8 +59,11 @@ def test_tiny_chain_writes_valid_claims(tmp_path):
     assert (
         ledger["a.bound_rises_with_k_eval"]["code"] == "src/kexue_repro/vae/claims.py:bound_rises_with_k_eval"
     )
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert all(isinstance(v, (int, float)) for v in metrics.values()) and "k5_L50" in metrics
+    numbers = json.loads((out / "numbers.json").read_text())
+    assert all(isinstance(v, (int, float)) for v in numbers.values()) and "k5_L50" in numbers
+    # the largest-k model (k=5 here) against the VAE at the largest k evaluated
+    gain = pytest.approx(numbers["k5_L50"] - numbers["k1_L50"], abs=2e-4)
+    assert json.loads((out / "metrics.json").read_text())["iwae_gain"] == gain
     for name in ("bounds", "bounds_summary", "comparisons", "active_units"):
         assert (out / "tables" / f"{name}.csv").stat().st_size > 0
     for name in ("bound_vs_k", "training_curves", "exact_gap"):

@@ -164,6 +164,7 @@ rule bert_claims:
         claims=f"{BERT}/claims.json",
         provenance=f"{BERT}/provenance.json",
         metrics=f"{BERT}/metrics.json",
+        numbers=f"{BERT}/numbers.json",
     log:
         "results/logs/bert/claims.log",
     benchmark:
@@ -181,7 +182,7 @@ rule bert_claims:
         " --pretrain-record {input.record} --curve {input.curve} --corpus-stats {input.stats}"
         " --data-counts {input.counts} --plot-out {output.plot} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
-        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+        " --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers} > {log} 2>&1"
 
 
 rule bert:

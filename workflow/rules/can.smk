@@ -131,6 +131,7 @@ rule can_claims:
         claims=f"{CAN}/claims.json",
         provenance=f"{CAN}/provenance.json",
         metrics=f"{CAN}/metrics.json",
+        numbers=f"{CAN}/numbers.json",
     log:
         "results/logs/can/claims.log",
     benchmark:
@@ -150,7 +151,7 @@ rule can_claims:
         " --sweeps {input.sweeps} --anchors {input.anchors} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
-        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+        " --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers} > {log} 2>&1"
 
 
 rule can:

@@ -216,6 +216,7 @@ rule clue_claims:
         claims=f"{CLUE}/claims.json",
         provenance=f"{CLUE}/provenance.json",
         metrics=f"{CLUE}/metrics.json",
+        numbers=f"{CLUE}/numbers.json",
         tables=expand(
             f"{CLUE}/tables/{{name}}.csv",
             name=["runs", "summary", "effects", "anchors", "update_size", "toy"],
@@ -248,7 +249,7 @@ rule clue_claims:
         "python -m kexue_repro.clue.claims --settings {input.settings} --runs {input.runs}"
         " --probs {input.probs} --dev {input.dev} --update-size {input.update_size} --anchors {input.anchors} --tables-dir {params.tables_dir}"
         " --plots-dir {params.plots_dir} --scale {params.scale} {params.provenance}"
-        " --provenance-out {output.provenance} --claims-out {output.claims} --metrics-out {output.metrics}"
+        " --provenance-out {output.provenance} --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers}"
         " > {log} 2>&1"
 
 

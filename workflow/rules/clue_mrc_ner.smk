@@ -83,6 +83,7 @@ rule clue_mrc_ner_claims:
         claims=f"{MRC_NER}/claims.json",
         provenance=f"{MRC_NER}/provenance.json",
         metrics=f"{MRC_NER}/metrics.json",
+        numbers=f"{MRC_NER}/numbers.json",
         # One row per run: runs/ exists at every scale, a DVC out even where no task runs (smoke).
         index=f"{MRC_NER}/runs/index.csv",
         tables=expand(
@@ -121,7 +122,7 @@ rule clue_mrc_ner_claims:
         " {params.dev} --anchors {input.anchors} --index-out {output.index} --tables-dir {params.tables_dir}"
         " --summary-out {output.summary}"
         " --scale {params.scale} {params.provenance} --provenance-out {output.provenance}"
-        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+        " --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers} > {log} 2>&1"
 
 
 rule clue_mrc_ner:

@@ -315,6 +315,7 @@ rule gan_claims:
         claims=f"{GAN}/claims.json",
         provenance=f"{GAN}/provenance.json",
         metrics=f"{GAN}/metrics.json",
+        numbers=f"{GAN}/numbers.json",
     log:
         "results/logs/gan/claims.log",
     benchmark:
@@ -342,7 +343,7 @@ rule gan_claims:
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
         " --cifar-runs {input.cifar_runs} {params.cifar_curve} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
-        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+        " --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers} > {log} 2>&1"
 
 
 rule gan:

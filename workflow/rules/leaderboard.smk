@@ -60,8 +60,11 @@ rule leaderboard_plot:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        scale=config["scale"],
     shell:
-        "python -m kexue_repro.leaderboard.plots --ranks {input.ranks} --out {output} > {log} 2>&1"
+        "python -m kexue_repro.leaderboard.plots --ranks {input.ranks} --out {output} --scale {params.scale}"
+        " > {log} 2>&1"
 
 
 rule leaderboard_claims:
@@ -73,6 +76,7 @@ rule leaderboard_claims:
         claims=f"{LB}/claims.json",
         provenance=f"{LB}/provenance.json",
         metrics=f"{LB}/metrics.json",
+        numbers=f"{LB}/numbers.json",
     log:
         "results/logs/leaderboard/claims.log",
     benchmark:
@@ -89,7 +93,7 @@ rule leaderboard_claims:
     shell:
         "python -m kexue_repro.leaderboard.claims --settings {input.settings} --tables-dir {params.tables_dir}"
         " --scale {params.scale} {params.provenance} --provenance-out {output.provenance}"
-        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+        " --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers} > {log} 2>&1"
 
 
 rule leaderboard:

@@ -178,6 +178,7 @@ rule transformer_claims:
         claims=f"{TF}/claims.json",
         provenance=f"{TF}/provenance.json",
         metrics=f"{TF}/metrics.json",
+        numbers=f"{TF}/numbers.json",
     log:
         "results/logs/transformer/claims.log",
     benchmark:
@@ -197,7 +198,7 @@ rule transformer_claims:
         " --init-std {input.init_std} --runs {input.runs} --mae {input.mae} --anchors {input.anchors}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir} --scale {params.scale}"
         " {params.provenance} --provenance-out {output.provenance}"
-        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+        " --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers} > {log} 2>&1"
 
 
 rule transformer:

@@ -165,6 +165,7 @@ rule vae_claims:
         claims=f"{VAE}/claims.json",
         provenance=f"{VAE}/provenance.json",
         metrics=f"{VAE}/metrics.json",
+        numbers=f"{VAE}/numbers.json",
     log:
         "results/logs/vae/claims.log",
     benchmark:
@@ -184,7 +185,7 @@ rule vae_claims:
         " --curves {input.curves} --exact {input.exact} --anchors {input.anchors} --scale {params.scale}"
         " --tables-dir {params.tables_dir} --plots-dir {params.plots_dir}"
         " {params.provenance} --provenance-out {output.provenance}"
-        " --claims-out {output.claims} --metrics-out {output.metrics} > {log} 2>&1"
+        " --claims-out {output.claims} --metrics-out {output.metrics} --numbers-out {output.numbers} > {log} 2>&1"
 
 
 rule vae:

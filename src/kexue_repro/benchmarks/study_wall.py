@@ -52,8 +52,14 @@ def study_command(study: str, dvc: bool) -> list[str]:
 
 
 def timed(clone: Path, label: str, command: list[str], budget: float) -> float:
-    """Run ``command`` in the clone with this environment's tools and print its wall time; returns it."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    """Run ``command`` in the clone with this environment's tools and print its wall time; returns it. The
+    clone's own package comes first on PYTHONPATH: an editable install would otherwise run the working tree's
+    code, uncommitted edits included, rather than the commit being timed."""
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(clone / "src"), os.environ.get("PYTHONPATH")])),
+    }
     start = time.perf_counter()
     proc = subprocess.run(
         [str(BIN / command[0]), *command[1:]], cwd=clone, env=env, capture_output=True, text=True

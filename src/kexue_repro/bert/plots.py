@@ -10,7 +10,7 @@ import pandas as pd
 from kexue_repro.common.plotting import figure, save_figure
 
 
-def plot_curve(curve: pd.DataFrame, measured: dict[str, Any], path: str | os.PathLike) -> None:
+def plot_curve(curve: pd.DataFrame, measured: dict[str, Any], path: str | os.PathLike, scale: str) -> None:
     fig, ax = figure(figsize=(5.5, 3.4))
     ax.plot(curve["step"], curve["loss"], lw=0.6, alpha=0.4, color="C0")
     window = max(1, len(curve) // 25)
@@ -21,4 +21,4 @@ def plot_curve(curve: pd.DataFrame, measured: dict[str, Any], path: str | os.Pat
     ax.set_xlabel("step")
     ax.set_ylabel("nats per masked token")
     ax.legend(fontsize=7)
-    save_figure(fig, path)
+    save_figure(fig, path, scale)

@@ -58,7 +58,7 @@ from kexue_repro.can.tables import (
     trained_table,
 )
 from kexue_repro.common.atomic import write_csv, write_json
-from kexue_repro.common.claims import Claim, claim, write_claims
+from kexue_repro.common.claims import Claim, claim, write_claims, write_metrics
 from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.inference import (
     INCONCLUSIVE,
@@ -601,11 +601,16 @@ def headline_metrics(default: pd.DataFrame, tuned: pd.DataFrame, runs: pd.DataFr
     return metrics
 
 
+def headline(gains: pd.DataFrame) -> dict[str, float | None]:
+    """For `dvc exp show`: CAN's accuracy gain at the default setting, the mean over tasks and variants."""
+    return {"can_gain": round(float(gains["gain"].mean()), 6) if len(gains) else None}
+
+
 def write_outputs(
     applied_paths: Sequence[str], sweeps_paths: Sequence[str], anchors_path: str, config: ClaimsConfig, scale: str,
-    tables: Path, plots_dir: Path, claims_out: str, metrics_out: str,
+    tables: Path, plots_dir: Path, claims_out: str, metrics_out: str, numbers_out: str,
 ) -> list[Claim]:  # fmt: skip
-    """Every output of the claims step: tables, plots, claims.json and metrics.json."""
+    """Every output of the claims step: tables, plots, claims.json, metrics.json and numbers.json."""
     applied = read_json(applied_paths)
     runs = runs_table(applied)
     if config.setting not in set(runs["setting"]):
@@ -625,8 +630,8 @@ def write_outputs(
     write_csv(files["sweep"], sweep_table(sweeps), FLOAT_FORMAT)
     write_csv(files["tuned_gains"], tuned, FLOAT_FORMAT)
     write_csv(files["trained"], trained, FLOAT_FORMAT)
-    plots.plot_gains(default, tuned, plots_dir / "gains.png")
-    plots.plot_subsets(runs, config.setting, plots_dir / "subsets.png")
+    plots.plot_gains(default, tuned, plots_dir / "gains.png", scale)
+    plots.plot_subsets(runs, config.setting, plots_dir / "subsets.png", scale)
     common = {"alpha": alpha, "scale": scale}
     chosen = runs[runs["setting"] == config.setting]
     ledger = gain(pairs, trained, evidence=str(files["gains"]), **common)
@@ -650,8 +655,10 @@ def write_outputs(
         evidence=str(files["runs"]), **shared,
     )  # fmt: skip
     ledger += runs_trained(trained, alpha, scale, str(files["trained"]))
-    write_claims(claims_out, ledger, alpha)
-    write_json(metrics_out, headline_metrics(default, tuned, runs, config.setting))
+    rows = write_claims(claims_out, ledger, alpha)
+    numbers = headline_metrics(default, tuned, runs, config.setting)
+    write_json(numbers_out, numbers)
+    write_metrics(metrics_out, rows, headline(default))
     return ledger
 
 
@@ -659,6 +666,7 @@ def _main(args: argparse.Namespace) -> None:
     write_outputs(
         args.applied, args.sweeps, args.anchors, build(ClaimsConfig, args.settings, "can.claims"), args.scale,
         Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out,
+        args.numbers_out,
     )  # fmt: skip
 
 

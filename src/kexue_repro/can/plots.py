@@ -11,10 +11,10 @@ import pandas as pd
 from kexue_repro.common.plotting import figure, save_figure
 
 
-def plot_gains(default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLike) -> None:
+def plot_gains(default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLike, scale: str) -> None:
     """Mean gain with its interval per task (ordered by C) and variant: defaults on all of dev, tuned on
     the report half."""
-    fig, axes = figure(1, 2, figsize=(10, 3.8), squeeze=False, layout="constrained", sharey=True)
+    fig, axes = figure(1, 2, figsize=(10, 3.8), squeeze=False, sharey=True)
     for ax, frame, title in (
         (axes[0][0], default, "post's defaults, all of dev"),
         (axes[0][1], tuned, "tuned, report half"),
@@ -33,16 +33,16 @@ def plot_gains(default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLi
         ax.set_xlim(-0.5, len(tasks) - 0.5)
         ax.set(title=title, ylabel="accuracy gain (points)")
     axes[0][0].legend()
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
-def plot_subsets(runs: pd.DataFrame, setting: str, path: str | os.PathLike) -> None:
+def plot_subsets(runs: pd.DataFrame, setting: str, path: str | os.PathLike, scale: str) -> None:
     """Accuracy of the confident and unconfident predictions per task and variant (mean over seeds)."""
     sub = runs[runs["setting"] == setting]
     means = sub.groupby(["num_classes", "task", "variant"], sort=True)[
         ["accuracy_confident", "accuracy_unconfident"]
     ].mean()
-    fig, axes = figure(1, 1, figsize=(max(5, 0.9 * len(means) + 2), 3.8), squeeze=False, layout="constrained")
+    fig, axes = figure(1, 1, figsize=(max(5, 0.9 * len(means) + 2), 3.8), squeeze=False)
     ax = axes[0][0]
     x = np.arange(len(means))
     ax.bar(x - 0.2, means["accuracy_confident"], 0.4, label="confident (u < tau)")
@@ -50,4 +50,4 @@ def plot_subsets(runs: pd.DataFrame, setting: str, path: str | os.PathLike) -> N
     ax.set_xticks(x, [f"{task}\n{variant}" for _, task, variant in means.index], fontsize=7)
     ax.set(ylabel="accuracy before CAN (%)", title="post: 63 / 22 (IFLYTEK), 58 / 23 (TNEWS), BERT-base")
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
-    save_figure(fig, path)
+    save_figure(fig, path, scale)

@@ -61,7 +61,15 @@ from kexue_repro.clue.tables import (
     update_size_table,
 )
 from kexue_repro.common.atomic import write_csv, write_json
-from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, claim, write_claims
+from kexue_repro.common.claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Claim,
+    claim,
+    write_claims,
+    write_metrics,
+)
 from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.inference import (
     Judgement,
@@ -740,12 +748,19 @@ def headline_metrics(summary: pd.DataFrame, effects: pd.DataFrame, updates: list
     return metrics
 
 
+def headline(effects: pd.DataFrame) -> dict[str, float | None]:
+    """For `dvc exp show`: ChildTuning-D's dev accuracy minus the baseline's, in points, the mean over tasks
+    (the effects table's means)."""
+    chosen = effects[(effects["variant"] == "childtuning-d") & effects["mean"].notna()]
+    return {"ctd_gain": round(float(chosen["mean"].mean()), 4) if len(chosen) else None}
+
+
 def write_outputs(
     run_paths: Sequence[str], probs_paths: Sequence[str], dev_paths: Sequence[str], update_paths: Sequence[str],
     anchors_path: str, config: ClaimsConfig, scale: str, tables_dir: Path, plots_dir: Path, claims_out: str,
-    metrics_out: str,
+    metrics_out: str, numbers_out: str,
 ) -> list[Claim]:  # fmt: skip
-    """Every output of the claims step: tables, plots, claims.json and metrics.json."""
+    """Every output of the claims step: tables, plots, claims.json, metrics.json and numbers.json."""
     alpha = round(1 - config.confidence, 12)
     runs = read_runs(run_paths)
     if config.baseline not in set(runs["variant"]):
@@ -769,9 +784,9 @@ def write_outputs(
     }
     for name, frame in frames.items():
         write_csv(files[name], frame, FLOAT_FORMAT)
-    plots.plot_effects(frames["effects"], plots_dir / "effects.png", alpha)
+    plots.plot_effects(frames["effects"], plots_dir / "effects.png", scale, alpha)
     plots.plot_update_size(
-        frames["toy"], frames["update_size"], updates[0]["p"], plots_dir / "update_size.png"
+        frames["toy"], frames["update_size"], updates[0]["p"], plots_dir / "update_size.png", scale
     )
     evidence = {name: str(path) for name, path in files.items()}
     variants = sorted(set(runs["variant"]))
@@ -785,8 +800,10 @@ def write_outputs(
         momentum_moves_dropped_entries(updates, scale, evidence["update_size"]),
         update_dropout_moves_only_kept(updates, scale, evidence["update_size"]),
     ]  # fmt: skip
-    write_claims(claims_out, ledger, alpha)
-    write_json(metrics_out, headline_metrics(summary, frames["effects"], updates))
+    rows = write_claims(claims_out, ledger, alpha)
+    numbers = headline_metrics(summary, frames["effects"], updates)
+    write_json(numbers_out, numbers)
+    write_metrics(metrics_out, rows, headline(frames["effects"]))
     return ledger
 
 
@@ -794,7 +811,7 @@ def _main(args: argparse.Namespace) -> None:
     write_outputs(
         args.runs, args.probs, args.dev, args.update_size, args.anchors,
         build(ClaimsConfig, args.settings, "clue.claims"), args.scale, Path(args.tables_dir),
-        Path(args.plots_dir), args.claims_out, args.metrics_out,
+        Path(args.plots_dir), args.claims_out, args.metrics_out, args.numbers_out,
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from kexue_repro.common.plotting import figure, save_figure
 
 
-def plot_effects(effects: pd.DataFrame, path: str | os.PathLike, alpha: float) -> None:
+def plot_effects(effects: pd.DataFrame, path: str | os.PathLike, scale: str, alpha: float) -> None:
     """Per task: each variant's mean accuracy difference (points) with its test's interval (McNemar's for
     'raises', at 1 - alpha; TOST's for 'no change', at 1 - 2 alpha), and Su's single-run difference."""
     tasks = sorted(effects["task"].unique()) if len(effects) else []
@@ -28,13 +28,13 @@ def plot_effects(effects: pd.DataFrame, path: str | os.PathLike, alpha: float) -
         ax.set(title=f"{task}: dev accuracy, variant minus {sub['baseline'].iloc[0]} ({'/'.join(map(str, seeds))} seeds)",
                xlabel="accuracy difference (points, paired by seed)")  # fmt: skip
         ax.legend(fontsize=7)
-    fig.suptitle(
-        f"Studies 8764/8770: intervals {1 - alpha:.0%} (McNemar, 'raises') and {1 - 2 * alpha:.0%} (TOST, 'no change')"
-    )
-    save_figure(fig, path)
+    title = f"Studies 8764/8770: intervals {1 - alpha:.0%} (McNemar, 'raises') and {1 - 2 * alpha:.0%} (TOST, 'no change')"
+    save_figure(fig, path, scale, title)
 
 
-def plot_update_size(toy: pd.DataFrame, steps: pd.DataFrame, p: float, path: str | os.PathLike) -> None:
+def plot_update_size(
+    toy: pd.DataFrame, steps: pd.DataFrame, p: float, path: str | os.PathLike, scale: str
+) -> None:
     """Left: the toy's drift ratio F / vanilla over sqrt(p), per stream and seed. Right: on the tiny model,
     the share of F's dropped-gradient entries that moved per step (against 1 - (1-p)^(t-1), the share kept at
     least once before) and the share update dropout moved."""
@@ -53,4 +53,4 @@ def plot_update_size(toy: pd.DataFrame, steps: pd.DataFrame, p: float, path: str
     right.plot(t, 1 - (1 - p) ** (t - 1), color="grey", linestyle="--")
     right.axhline(p, color="grey", linestyle=":")
     right.set(title="moved: F's dropped entries (C0), update dropout (C1)", xlabel="step", ylim=(0, 1.05))
-    save_figure(fig, path)
+    save_figure(fig, path, scale)

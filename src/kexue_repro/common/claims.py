@@ -176,7 +176,8 @@ def ledger_rows(claims: Sequence[Claim], alpha: float) -> list[dict[str, Any]]:
     return [c.as_row(alpha, adjusted.get(i)) for i, c in enumerate(claims)]
 
 
-def write_claims(path: str | os.PathLike, claims: Sequence[Claim], alpha: float) -> None:
+def write_claims(path: str | os.PathLike, claims: Sequence[Claim], alpha: float) -> list[dict[str, Any]]:
+    """Write the study's ledger and return its rows."""
     unstated = [c.claim_id for c in claims if c.code is None]
     if unstated:
         raise ValueError(f"{path}: claim {unstated[0]} comes from no @claim function")
@@ -190,6 +191,26 @@ def write_claims(path: str | os.PathLike, claims: Sequence[Claim], alpha: float)
         interval = f", interval {row['interval']}" if row["interval"] is not None else ""
         p = f", p {row['p_value']} (Holm {row['p_adjusted']})" if row["p_adjusted"] is not None else ""
         print(f"{row['kind']} {row['claim_id']}: {row['verdict']} (ours {row['ours']}{interval}{p})")
+    return rows
+
+
+def verdict_counts(rows: Sequence[dict[str, Any]]) -> str:
+    """A ledger's claims, not its checks, counted by verdict: "reproduced/not reproduced/inconclusive", as in
+    "4/0/1"."""
+    verdicts = [row["verdict"] for row in rows if row["kind"] == "claim"]
+    return "/".join(str(verdicts.count(v)) for v in VERDICTS)
+
+
+def write_metrics(path: str | os.PathLike, rows: Sequence[dict[str, Any]], headline: dict[str, Any]) -> None:
+    """A study's DVC metrics: its verdict counts under the study's name, then one or two headline numbers.
+
+    Few and short, so that `dvc exp show` lists all eight studies' in a terminal 200 columns wide; every other
+    number of the run is in the study's numbers.json, an output. DVC names a column by its key, and by the
+    file's path too when two files share a key, so no two studies' headline keys are alike."""
+    studies = sorted({row["study"] for row in rows})
+    if len(studies) != 1:
+        raise ValueError(f"{path}: the metrics of one study need its ledger alone, not rows of {studies}")
+    write_json(path, {studies[0]: verdict_counts(rows), **headline})
 
 
 def read_claims(path: str | os.PathLike) -> list[dict[str, Any]]:

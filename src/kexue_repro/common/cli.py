@@ -62,7 +62,12 @@ def add_ledger_arguments(claims_step: argparse.ArgumentParser) -> None:
         help="the scale the claims are stated at",
     )
     claims_step.add_argument("--claims-out", required=True, help="results/<study>/claims.json")
-    claims_step.add_argument("--metrics-out", required=True, help="results/<study>/metrics.json")
+    claims_step.add_argument(
+        "--metrics-out", required=True, help="results/<study>/metrics.json: verdict counts, headline numbers"
+    )
+    claims_step.add_argument(
+        "--numbers-out", required=True, help="results/<study>/numbers.json: every summary number of the run"
+    )
     # Provenance (the Snakemake rules pass kexue_repro.common.provenance.provenance_options): written
     # after the step succeeds, into its own file, since it changes with the commit and the host.
     claims_step.add_argument("--provenance-out", help="results/<study>/provenance.json")

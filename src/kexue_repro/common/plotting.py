@@ -25,13 +25,18 @@ STYLE = {
 
 
 def figure(*args, **kwargs):
-    """plt.subplots under the house style."""
+    """plt.subplots under the house style; constrained layout, so that the title save_figure adds clears the
+    axes' own titles."""
     plt.rcParams.update(STYLE)
+    kwargs.setdefault("layout", "constrained")
     return plt.subplots(*args, **kwargs)
 
 
-def save_figure(fig, path: str | os.PathLike) -> None:
-    """Save a figure as PNG atomically, without timestamps in the metadata, and close it."""
+def save_figure(fig, path: str | os.PathLike, scale: str, title: str | None = None) -> None:
+    """Save a figure as PNG atomically, without timestamps in the metadata, and close it. Its title (the
+    figure's suptitle: ``title``, then the scale) names the scale its numbers come from, so that a plot read
+    alone says whether it shows a smoke run or the posts' scale."""
+    fig.suptitle(f"{title}\n({scale} scale)" if title else f"{scale} scale")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)

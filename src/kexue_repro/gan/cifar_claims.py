@@ -131,7 +131,7 @@ def full_scale_claims(
     their FID-at-step table and plot and adds the seeds' means to ``headline``."""
     curve = curve_table(records)
     write_csv(curve_csv, curve, FLOAT_FORMAT)
-    plot_curve(curve, curve_png)
+    plot_curve(curve, curve_png, "full")
     per_seed = official_protocol(curve)
     for column in ("fid", "inception_score", "fid_ema_last", "is_ema_last"):
         headline[f"cifar10_gn_{column}"] = round(float(per_seed[column].mean()), 6)

@@ -42,7 +42,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from kexue_repro.common.atomic import write_csv, write_json
-from kexue_repro.common.claims import Claim, claim, write_claims
+from kexue_repro.common.claims import Claim, claim, write_claims, write_metrics
 from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.inference import (
     INCONCLUSIVE,
@@ -614,14 +614,22 @@ def headline_metrics(
     return metrics
 
 
+def headline(numbers: dict[str, float]) -> dict[str, float | None]:
+    """For `dvc exp show`: GN-GAN's Frechet distance on MNIST minus WGAN-GP's, means over seeds (claim e:
+    > 0 when GN is worse)."""
+    gn, gp = numbers.get("mnist_gn_frechet_distance"), numbers.get("mnist_gp_frechet_distance")
+    return {"gn_gp_fd": None if gn is None or gp is None else round(gn - gp, 4)}
+
+
 def write_outputs(
     run_paths: Sequence[str], sample_paths: Sequence[str], probe_paths: Sequence[str], cost_path: str,
     classifier_path: str, anchors_path: str,
-    config: ClaimsConfig, tables: Path, plots: Path, claims_out: str, metrics_out: str,
-    cifar_runs: Sequence[str] = (), cifar_curve_csv: str | None = None, cifar_curve_png: str | None = None,
+    config: ClaimsConfig, scale: str, tables: Path, plots: Path, claims_out: str, metrics_out: str,
+    numbers_out: str, cifar_runs: Sequence[str] = (), cifar_curve_csv: str | None = None, cifar_curve_png: str | None = None,
 ) -> list[Claim]:  # fmt: skip
-    """Every output of the claims step: tables, plots, claims.json and metrics.json; with ``cifar_runs`` (full
-    scale) also claims (f) and their FID-at-step table and plot."""
+    """Every output of the claims step: tables, plots, claims.json, metrics.json and numbers.json; with
+    ``cifar_runs`` (full scale) also claims (f) and their FID-at-step table and plot. ``scale`` is the run's,
+    which the plots name; claims (a)-(e) are stated at smoke scale whatever it is."""
     if cifar_runs and not (cifar_curve_csv and cifar_curve_png):
         raise ValueError("--cifar-runs needs --cifar-curve-csv and --cifar-curve-png")
     records = gate_runs(read_runs(run_paths, sample_paths), config.gate)
@@ -646,8 +654,8 @@ def write_outputs(
             (r for r in records if r["dataset"] == dataset), key=lambda r: (r["method"], r["seed"])
         )
         if chosen:
-            plot_runs(chosen, plots / f"{dataset}_samples.png")
-    plot_discontinuity(jumps, plots / "discontinuity.png")
+            plot_runs(chosen, plots / f"{dataset}_samples.png", scale)
+    plot_discontinuity(jumps, plots / "discontinuity.png", scale)
     a, s, gate = config.alpha, SMOKE, config.gate
     runs_csv, jumps_csv = str(files["runs"]), str(files["discontinuity"])
     ledger = [gn_gradient_and_value_bounded(points, config.tolerance, s, str(files["probes"]))]
@@ -664,21 +672,23 @@ def write_outputs(
         for b in BASELINES
     ]
     ledger += [gn_worse_than_gp(runs, d, anchors, gate, a, s, runs_csv) for d in DATASETS]
-    headline = headline_metrics(runs, points, classifier, flops)
+    numbers = headline_metrics(runs, points, classifier, flops)
     if cifar_runs:
         ledger += full_scale_claims(
-            read_json_records(cifar_runs), anchors, a, cifar_curve_csv, cifar_curve_png, headline
+            read_json_records(cifar_runs), anchors, a, cifar_curve_csv, cifar_curve_png, numbers
         )
-    write_claims(claims_out, ledger, a)
-    write_json(metrics_out, headline)
+    rows = write_claims(claims_out, ledger, a)
+    write_json(numbers_out, numbers)
+    write_metrics(metrics_out, rows, headline(numbers))
     return ledger
 
 
 def _main(args: argparse.Namespace) -> None:
     write_outputs(
         args.runs, args.samples, args.probes, args.cost, args.classifier_metrics, args.anchors,
-        build(ClaimsConfig, args.settings, "gan.claims"),
-        Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out, args.cifar_runs,
+        build(ClaimsConfig, args.settings, "gan.claims"), args.scale,
+        Path(args.tables_dir), Path(args.plots_dir), args.claims_out, args.metrics_out, args.numbers_out,
+        args.cifar_runs,
         args.cifar_curve_csv, args.cifar_curve_png,
     )  # fmt: skip
 

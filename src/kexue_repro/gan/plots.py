@@ -31,7 +31,7 @@ def _digit_mosaic(images: np.ndarray) -> np.ndarray:
     return mosaic
 
 
-def plot_runs(runs: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
+def plot_runs(runs: Sequence[dict[str, Any]], path: str | os.PathLike, scale: str) -> None:
     """One panel per run record (its stored samples), runs of one dataset only; a run that failed the training
     gate (``trained`` False) says so in its title."""
     columns = min(len(runs), 6)
@@ -50,10 +50,10 @@ def plot_runs(runs: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
             ax.imshow(_digit_mosaic(samples), cmap="gray", vmin=0, vmax=1)
             ax.set_title(title)
             ax.axis("off")
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
-def plot_discontinuity(jumps: pd.DataFrame, path: str | os.PathLike) -> None:
+def plot_discontinuity(jumps: pd.DataFrame, path: str | os.PathLike, scale: str) -> None:
     """Per dataset: the share of probe pairs whose critic value jumps more than their distance, and the worst
     such ratio, against the step s between the points of a pair (mean over seeds), one line per method."""
     datasets = sorted(jumps["dataset"].unique()) if len(jumps) else []
@@ -62,7 +62,6 @@ def plot_discontinuity(jumps: pd.DataFrame, path: str | os.PathLike) -> None:
         2,
         figsize=(10, 3.8 * max(len(datasets), 1)),
         squeeze=False,
-        layout="constrained",
     )
     for row, dataset in zip(axes, datasets):
         sub = jumps[jumps["dataset"] == dataset]
@@ -78,15 +77,13 @@ def plot_discontinuity(jumps: pd.DataFrame, path: str | os.PathLike) -> None:
         row[1].set(xscale="log", yscale="log", xlabel=step, ylabel="worst |D(x) - D(y)| / |x - y| (log scale)",
                    title=f"{dataset}: worst ratio (mean of {seeds} seeds)")  # fmt: skip
         row[1].legend(fontsize=7)
-    fig.suptitle(
-        "Study 8757, Su's objection 1: where each critic, as its loss sees it (D), is steeper than 1"
-    )
-    save_figure(fig, path)
+    title = "Study 8757, Su's objection 1: where each critic, as its loss sees it (D), is steeper than 1"
+    save_figure(fig, path, scale, title)
 
 
-def plot_curve(curve: pd.DataFrame, path: str | os.PathLike) -> None:
+def plot_curve(curve: pd.DataFrame, path: str | os.PathLike, scale: str) -> None:
     """Full scale: FID and IS of G (solid) and of its EMA (dashed) against the step, per seed."""
-    fig, axes = figure(1, 2, figsize=(10, 3.8), layout="constrained")
+    fig, axes = figure(1, 2, figsize=(10, 3.8))
     for seed, group in curve.groupby("seed", sort=True):
         for ax, column in zip(axes, ("fid", "is_mean")):
             (line,) = ax.plot(group["step"], group[f"{column}_g"], marker="o", label=f"G seed {seed}")
@@ -100,4 +97,4 @@ def plot_curve(curve: pd.DataFrame, path: str | os.PathLike) -> None:
     axes[0].set(xlabel="generator step", ylabel="FID (lower is better)", title="CIFAR-10: FID at step")
     axes[1].set(xlabel="generator step", ylabel="Inception Score", title="CIFAR-10: IS at step")
     axes[0].legend(fontsize="small")
-    save_figure(fig, path)
+    save_figure(fig, path, scale)

@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from kexue_repro.common.atomic import write_json
-from kexue_repro.common.claims import Claim, claim, verdict, write_claims
+from kexue_repro.common.claims import Claim, claim, verdict, write_claims, write_metrics
 from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.settings import build
 from kexue_repro.leaderboard import evaluate
@@ -465,6 +465,14 @@ def headline_metrics(
     return metrics
 
 
+def headline(numbers: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """For `dvc exp show`: the smallest Kendall tau between two means' rankings of one benchmark under one
+    task-set rule (1: re-averaging never reorders a leaderboard)."""
+    taus = [value for entry in numbers.values() for key, value in entry.items()
+            if key.startswith("min_kendall_tau_") and value is not None]  # fmt: skip
+    return {"tau_min": min(taus) if taus else None}
+
+
 TABLE_FIELDS = {
     "official": ("official_scores", evaluate.OFFICIAL_FIELDS),
     "ranks": ("ranks", evaluate.RANKS_FIELDS),
@@ -484,8 +492,10 @@ def _main(args: argparse.Namespace) -> None:
     tables = read_tables(Path(args.tables_dir))
     config = build(ClaimsConfig, args.settings, "leaderboard.claims")
     ledger = build_claims(**tables, config=config, scale=args.scale)
-    write_claims(args.claims_out, ledger, alpha=round(1 - config.confidence, 12))
-    write_json(args.metrics_out, headline_metrics(*(t.frame for t in tables.values())))
+    rows = write_claims(args.claims_out, ledger, alpha=round(1 - config.confidence, 12))
+    numbers = headline_metrics(*(t.frame for t in tables.values()))
+    write_json(args.numbers_out, numbers)
+    write_metrics(args.metrics_out, rows, headline(numbers))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from kexue_repro.leaderboard.model import MEANS, RULES
 COMBINATIONS = [(rule, mean) for rule in RULES for mean in MEANS]
 
 
-def plot_rank_changes(ranks: pd.DataFrame, path: str | os.PathLike) -> None:
+def plot_rank_changes(ranks: pd.DataFrame, path: str | os.PathLike, scale: str) -> None:
     """One panel per benchmark: each ranked row's rank (y) under each (rule, mean) (x); humans bold black."""
     benchmarks = sorted(ranks["benchmark"].unique())
     fig, axes = figure(len(benchmarks), 1, figsize=(11, 4.8 * len(benchmarks)), squeeze=False)
@@ -65,17 +65,18 @@ def plot_rank_changes(ranks: pd.DataFrame, path: str | os.PathLike) -> None:
         ax.set_ylabel("rank (1 = best)")
         ax.set_title(f"{benchmark}: rank of each verified row under each (task-set rule, mean)")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
 def _main(args: argparse.Namespace) -> None:
-    plot_rank_changes(read_table(args.ranks, RANKS_FIELDS), args.out)
+    plot_rank_changes(read_table(args.ranks, RANKS_FIELDS), args.out, args.scale)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("kexue_repro.leaderboard.plots", __doc__)
     parser.add_argument("--ranks", required=True, help="tables/ranks.csv")
     parser.add_argument("--out", required=True, help="PNG path")
+    parser.add_argument("--scale", required=True, help="the run's scale, which the plot's title names")
     return run(_main, parser.parse_args(argv))
 
 

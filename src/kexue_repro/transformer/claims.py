@@ -44,7 +44,15 @@ import pandas as pd
 from scipy import stats
 
 from kexue_repro.common.atomic import write_csv, write_json
-from kexue_repro.common.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, claim, write_claims
+from kexue_repro.common.claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Claim,
+    claim,
+    write_claims,
+    write_metrics,
+)
 from kexue_repro.common.cli import add_ledger_arguments, run, step_parser
 from kexue_repro.common.inference import (
     Judgement,
@@ -918,6 +926,14 @@ def headline_metrics(
     return metrics
 
 
+def headline(numbers: dict[str, float]) -> dict[str, float | None]:
+    """For `dvc exp show`: Post-LN's gradient norm at the bottom layer over the top's at initialisation with
+    BERT's std 0.02 (tf_truncated), the geometric mean over configurations (about 1: the flow is flat)."""
+    ratios = [value for key, value in numbers.items()
+              if key.startswith("gradflow_") and key.endswith("_post_tf_truncated_bottom_over_top")]  # fmt: skip
+    return {"ln_flow": round(float(np.exp(np.mean(np.log(ratios)))), 4) if ratios else None}
+
+
 TABLES = ("gradflow_layers", "gradflow_profiles", "init_std", "mlm_runs", "mlm_curves", "mae")
 
 
@@ -979,9 +995,9 @@ def build_claims(
 def write_outputs(
     gradflow_paths: Sequence[str], init_std_path: str, run_paths: Sequence[str], mae_path: str,
     anchors_path: str, config: ClaimsConfig, scale: str, tables: Path, plots: Path, claims_out: str,
-    metrics_out: str,
+    metrics_out: str, numbers_out: str,
 ) -> list[Claim]:  # fmt: skip
-    """Every output of the claims step: tables, plots, claims.json and metrics.json."""
+    """Every output of the claims step: tables, plots, claims.json, metrics.json and numbers.json."""
     gradflow_records = [read_json(path) for path in gradflow_paths]
     stds, mae = read_json(init_std_path), read_json(mae_path)
     run_records = [read_json(path) for path in run_paths]
@@ -1002,11 +1018,12 @@ def write_outputs(
     }
     for name, shape in shapes.items():
         title = f"{name} ({shape}): gradient at initialisation"
-        plot_gradflow(layers[layers["configuration"] == name], title, plots / f"gradflow_{name}.png")
+        plot_gradflow(layers[layers["configuration"] == name], title, plots / f"gradflow_{name}.png", scale)
     plot_curves(
         curves[curves["head"] == config.sweep_head],
         float(runs["unigram_entropy"].iloc[0]),
         plots / "mlm_curves.png",
+        scale,
     )
     last_ln = config.last_ln
     gamma_runs = [
@@ -1016,11 +1033,13 @@ def write_outputs(
         and math.isclose(r["lr"], last_ln.lr)
         and r["warmup_steps"] == last_ln.warmup_steps
     ]
-    plot_last_ln(gamma_runs, plots / "last_ln_gamma.png")
-    plot_mae(mae, plots / "mae_gap.png")
+    plot_last_ln(gamma_runs, plots / "last_ln_gamma.png", scale)
+    plot_mae(mae, plots / "mae_gap.png", scale)
     ledger = build_claims(stds, profiles, shapes, runs, mae, anchors, config, scale, files)
-    write_claims(claims_out, ledger, round(1 - config.confidence, 12))
-    write_json(metrics_out, headline_metrics(profiles, stds, runs, mae))
+    rows = write_claims(claims_out, ledger, round(1 - config.confidence, 12))
+    numbers = headline_metrics(profiles, stds, runs, mae)
+    write_json(numbers_out, numbers)
+    write_metrics(metrics_out, rows, headline(numbers))
     return ledger
 
 
@@ -1028,7 +1047,7 @@ def _main(args: argparse.Namespace) -> None:
     write_outputs(
         args.gradflow, args.init_std, args.runs, args.mae, args.anchors,
         build(ClaimsConfig, args.settings, "transformer.claims"), args.scale, Path(args.tables_dir),
-        Path(args.plots_dir), args.claims_out, args.metrics_out,
+        Path(args.plots_dir), args.claims_out, args.metrics_out, args.numbers_out,
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ INIT_COLOURS = dict(zip(INITS, ("tab:blue", "tab:green", "tab:orange", "tab:red"
 NORM_STYLES = {"post": "-", "pre": "--"}
 
 
-def plot_gradflow(layers: pd.DataFrame, title: str, path: str | os.PathLike) -> None:
+def plot_gradflow(layers: pd.DataFrame, title: str, path: str | os.PathLike, scale: str) -> None:
     """||dL/dx_l|| / ||dL/dx_top|| against the layer, mean over seeds; a line per norm x initialiser."""
     fig, ax = figure(figsize=(6.4, 4.2))
     mean = layers.groupby(["norm", "init", "layer"], sort=True)["grad_rel"].mean()
@@ -26,15 +26,14 @@ def plot_gradflow(layers: pd.DataFrame, title: str, path: str | os.PathLike) -> 
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set(yscale="log", xlabel="layer l (0 = bottom)", ylabel="||dL/dx_l|| / ||dL/dx_top||", title=title)
     ax.legend(fontsize=7, ncol=2)
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
-def plot_curves(curves: pd.DataFrame, unigram_entropy: float, path: str | os.PathLike) -> None:
+def plot_curves(curves: pd.DataFrame, unigram_entropy: float, path: str | os.PathLike, scale: str) -> None:
     """Training loss against step, a panel per norm x warmup, a line per learning rate (mean over seeds)."""
     norms, warmups = sorted(curves["norm"].unique()), sorted(curves["warmup_steps"].unique())
     fig, axes = figure(
-        len(norms), len(warmups), figsize=(4.2 * len(warmups), 3.2 * len(norms)), squeeze=False, sharey=True,
-        layout="constrained",
+        len(norms), len(warmups), figsize=(4.2 * len(warmups), 3.2 * len(norms)), squeeze=False, sharey=True
     )  # fmt: skip
     for row, norm in zip(axes, norms):
         for ax, warmup in zip(row, warmups):
@@ -45,10 +44,10 @@ def plot_curves(curves: pd.DataFrame, unigram_entropy: float, path: str | os.Pat
             ax.axhline(unigram_entropy, color="black", ls="--", lw=0.8, label="unigram entropy")
             ax.set(title=f"{norm}-LN, warmup {warmup} steps", xlabel="step", ylabel="training MLM loss")
             ax.legend(fontsize=7)
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
-def plot_last_ln(runs: list[dict[str, Any]], path: str | os.PathLike) -> None:
+def plot_last_ln(runs: list[dict[str, Any]], path: str | os.PathLike, scale: str) -> None:
     """Mean |gamma| of every encoder LayerNorm after training, mean over seeds, per MLM head."""
     fig, ax = figure(figsize=(6.4, 3.6))
     for head in sorted({run["head"] for run in runs}):
@@ -59,10 +58,10 @@ def plot_last_ln(runs: list[dict[str, Any]], path: str | os.PathLike) -> None:
         )
     ax.set(xlabel="encoder LayerNorm (last = the one the head reads)", ylabel="mean |gamma|")
     ax.legend()
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
-def plot_mae(mae: dict[str, Any], path: str | os.PathLike) -> None:
+def plot_mae(mae: dict[str, Any], path: str | os.PathLike, scale: str) -> None:
     fig, ax = figure(figsize=(5.6, 3.8))
     rows = pd.DataFrame(mae["monte_carlo"])
     ax.plot(rows["samples"], rows["max_abs_gap"], marker="o", label="MC mean of Norm(A*M) vs A")
@@ -75,4 +74,4 @@ def plot_mae(mae: dict[str, Any], path: str | os.PathLike) -> None:
     ax.set(xscale="log", yscale="log", xlabel="masks drawn", ylabel="max |entry difference|")
     ax.set_title(f"n = {mae['n']}, keep p = {mae['keep_prob']}")
     ax.legend(fontsize=7)
-    save_figure(fig, path)
+    save_figure(fig, path, scale)

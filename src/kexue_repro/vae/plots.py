@@ -18,7 +18,7 @@ def model_name(k_train: int) -> str:
     return "VAE" if k_train == 1 else f"IWAE-{k_train}"
 
 
-def plot_bounds(bounds: pd.DataFrame, confidence: float, path: str | os.PathLike) -> None:
+def plot_bounds(bounds: pd.DataFrame, confidence: float, path: str | os.PathLike, scale: str) -> None:
     """L_k against k_eval per trained model (mean over seeds with t-interval), and L_k minus the VAE's."""
     fig, (left, right) = figure(1, 2, figsize=(10, 4))
     baseline_k = min(bounds["k_train"], default=1)
@@ -48,10 +48,10 @@ def plot_bounds(bounds: pd.DataFrame, confidence: float, path: str | os.PathLike
     right.axhline(0, color="grey", linewidth=0.8)
     right.set_ylabel(f"L_k minus the k_train={baseline_k} model's, same seed (nats)")
     right.set_title("paired differences")
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
-def plot_curves(curve_paths: Sequence[str | os.PathLike], path: str | os.PathLike) -> None:
+def plot_curves(curve_paths: Sequence[str | os.PathLike], path: str | os.PathLike, scale: str) -> None:
     """Training objective per epoch, one colour per k_train, one line per seed."""
     fig, ax = figure(figsize=(6, 4))
     curves = [pd.read_csv(p) for p in curve_paths]
@@ -69,10 +69,10 @@ def plot_curves(curve_paths: Sequence[str | os.PathLike], path: str | os.PathLik
     ax.set_title("training curves (one line per seed)")
     if curves:
         ax.legend()
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
 
 
-def plot_exact(exact: pd.DataFrame, confidence: float, path: str | os.PathLike) -> None:
+def plot_exact(exact: pd.DataFrame, confidence: float, path: str | os.PathLike, scale: str) -> None:
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     fig, ax = figure(figsize=(5, 4))
     ax.errorbar(
@@ -93,4 +93,4 @@ def plot_exact(exact: pd.DataFrame, confidence: float, path: str | os.PathLike) 
     ax.set_xlabel("k")
     ax.set_ylabel("log p(x) - L_k (nats)")
     ax.set_title(f"linear-Gaussian model: gap of L_k ({confidence:.0%} interval)")
-    save_figure(fig, path)
+    save_figure(fig, path, scale)
