@@ -20,5 +20,6 @@ def plot_curve(curve: pd.DataFrame, measured: dict[str, Any], path: str | os.Pat
     ax.axhline(measured["heldout_mlm_loss"], color="C2", ls=":", label="held-out MLM loss (final model)")
     ax.set_xlabel("step")
     ax.set_ylabel("nats per masked token")
+    ax.set_title("tiny Chinese BERT: one pretraining run")
     ax.legend(fontsize=7)
     save_figure(fig, path, scale)

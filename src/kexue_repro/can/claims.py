@@ -630,7 +630,7 @@ def write_outputs(
     write_csv(files["sweep"], sweep_table(sweeps), FLOAT_FORMAT)
     write_csv(files["tuned_gains"], tuned, FLOAT_FORMAT)
     write_csv(files["trained"], trained, FLOAT_FORMAT)
-    plots.plot_gains(default, tuned, plots_dir / "gains.png", scale)
+    plots.plot_gains(default, tuned, plots_dir / "gains.png", scale, alpha)
     plots.plot_subsets(runs, config.setting, plots_dir / "subsets.png", scale)
     common = {"alpha": alpha, "scale": scale}
     chosen = runs[runs["setting"] == config.setting]

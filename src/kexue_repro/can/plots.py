@@ -11,7 +11,9 @@ import pandas as pd
 from kexue_repro.common.plotting import figure, save_figure
 
 
-def plot_gains(default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLike, scale: str) -> None:
+def plot_gains(
+    default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLike, scale: str, alpha: float
+) -> None:
     """Mean gain with its interval per task (ordered by C) and variant: defaults on all of dev, tuned on
     the report half."""
     fig, axes = figure(1, 2, figsize=(10, 3.8), squeeze=False, sharey=True)
@@ -31,7 +33,8 @@ def plot_gains(default: pd.DataFrame, tuned: pd.DataFrame, path: str | os.PathLi
         ax.set_xticks(np.arange(len(tasks)), [f"{t}\nC={classes[t]}" for t in tasks])
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xlim(-0.5, len(tasks) - 0.5)
-        ax.set(title=title, ylabel="accuracy gain (points)")
+        seeds = "/".join(str(n) for n in sorted(set(frame["n_seeds"])))
+        ax.set(title=f"{title} ({seeds} seeds, {1 - alpha:.0%} interval)", ylabel="accuracy gain (points)")
     axes[0][0].legend()
     save_figure(fig, path, scale)
 

@@ -43,7 +43,8 @@ def plot_update_size(
         left.scatter(group["stream"], group["over_sqrt_p"], label=f"seed {seed}", s=14)
     left.axhline(1.0, color="grey", linestyle="--", label="Su: sqrt(p)")
     left.axhline(1 / math.sqrt(p), color="grey", linestyle=":", label="unchanged step (ratio 1)")
-    left.set(title="toy: drift ratio F / vanilla over sqrt(p)", xlabel="gradient stream", yscale="log")
+    left.set(title="toy: drift ratio F / vanilla over sqrt(p)", xlabel="gradient stream", yscale="log",
+             ylabel="(|drift F| / |drift vanilla|) / sqrt(p)")  # fmt: skip
     left.legend(fontsize="small")
     for seed, group in steps.groupby("seed", sort=True):
         dropped = group["dropped_f"].where(group["dropped_f"] > 0)
@@ -52,5 +53,6 @@ def plot_update_size(
     t = np.arange(1, int(steps["step"].max()) + 1) if len(steps) else np.arange(1, 2)
     right.plot(t, 1 - (1 - p) ** (t - 1), color="grey", linestyle="--")
     right.axhline(p, color="grey", linestyle=":")
-    right.set(title="moved: F's dropped entries (C0), update dropout (C1)", xlabel="step", ylim=(0, 1.05))
+    right.set(title="moved: F's dropped entries (C0), update dropout (C1)", xlabel="step", ylim=(0, 1.05),
+              ylabel="share of entries moved")  # fmt: skip
     save_figure(fig, path, scale)

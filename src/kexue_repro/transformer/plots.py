@@ -24,6 +24,7 @@ def plot_gradflow(layers: pd.DataFrame, title: str, path: str | os.PathLike, sca
             color=INIT_COLOURS.get(init), marker=".", label=f"{norm}-LN, {init}",
         )  # fmt: skip
     ax.axhline(1.0, color="grey", lw=0.8)
+    title = f"{title}\n(mean over {layers['seed'].nunique()} seeds)"
     ax.set(yscale="log", xlabel="layer l (0 = bottom)", ylabel="||dL/dx_l|| / ||dL/dx_top||", title=title)
     ax.legend(fontsize=7, ncol=2)
     save_figure(fig, path, scale)
@@ -42,7 +43,9 @@ def plot_curves(curves: pd.DataFrame, unigram_entropy: float, path: str | os.Pat
                 mean = group.groupby("step")["loss"].mean()
                 ax.plot(mean.index, mean.values, lw=1, label=f"lr {lr:g}")
             ax.axhline(unigram_entropy, color="black", ls="--", lw=0.8, label="unigram entropy")
-            ax.set(title=f"{norm}-LN, warmup {warmup} steps", xlabel="step", ylabel="training MLM loss")
+            seeds = panel["seed"].nunique()
+            ax.set(title=f"{norm}-LN, warmup {warmup} steps (mean of {seeds} seeds)", xlabel="step",
+                   ylabel="training MLM loss (nats)")  # fmt: skip
             ax.legend(fontsize=7)
     save_figure(fig, path, scale)
 

@@ -44,10 +44,11 @@ def plot_bounds(bounds: pd.DataFrame, confidence: float, path: str | os.PathLike
         ax.set_xlabel("k (importance samples at evaluation)")
         ax.legend()
     left.set_ylabel("test L_k (nats)")
-    left.set_title(f"L_k per trained model (mean over seeds, {confidence:.0%} t-interval)")
+    seeds = bounds["seed"].nunique()
+    left.set_title(f"L_k per trained model (mean over {seeds} seeds, {confidence:.0%} t-interval)")
     right.axhline(0, color="grey", linewidth=0.8)
     right.set_ylabel(f"L_k minus the k_train={baseline_k} model's, same seed (nats)")
-    right.set_title("paired differences")
+    right.set_title(f"paired differences ({confidence:.0%} t-interval)")
     save_figure(fig, path, scale)
 
 
