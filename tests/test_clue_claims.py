@@ -160,6 +160,7 @@ def test_effects_per_example_and_no_change_by_equivalence(tmp_path, fabricated):
     assert numbers["iflytek.childtuning-f_p_0.2.effect"] == pytest.approx(10.0)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert set(metrics) == {"clue", "ctd_gain"} and re.fullmatch(r"\d+/\d+/\d+", metrics["clue"])
+    assert not any(v.startswith("childtuning-d:") for v in effects.index) and metrics["ctd_gain"] is None
     for claim_id, row in ledger.items():  # each claim's one home is named after it
         kind, name = claim_id.split(".")[:2]
         function = kind if kind in ("effect", "no_change", "anchor", "single_run") else name
@@ -320,3 +321,9 @@ def test_update_size_on_the_tiny_model(tmp_path):
     assert result["toy"]["steps"] == 3000 and result["toy"]["burn_in_steps"] == 1000
     for ratio in result["toy"]["drift_ratio_f"]:
         assert ratio / 0.5 == pytest.approx(1.0, abs=0.02)
+
+
+def test_the_headline_is_childtuning_d_effect_averaged_over_tasks():
+    effects = pd.DataFrame({"variant": ["childtuning-d:p=0.3", "childtuning-d:p=0.3", "childtuning-f:p=0.2"],
+                            "mean": [1.0, 2.0, 9.0]})  # fmt: skip
+    assert claims.headline(effects) == {"ctd_gain": 1.5}

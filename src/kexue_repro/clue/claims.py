@@ -750,8 +750,8 @@ def headline_metrics(summary: pd.DataFrame, effects: pd.DataFrame, updates: list
 
 def headline(effects: pd.DataFrame) -> dict[str, float | None]:
     """For `dvc exp show`: ChildTuning-D's dev accuracy minus the baseline's, in points, the mean over tasks
-    (the effects table's means)."""
-    chosen = effects[(effects["variant"] == "childtuning-d") & effects["mean"].notna()]
+    (the effects table's means; a variant is labelled "name:settings")."""
+    chosen = effects[(effects["variant"].str.split(":").str[0] == "childtuning-d") & effects["mean"].notna()]
     return {"ctd_gain": round(float(chosen["mean"].mean()), 4) if len(chosen) else None}
 
 

@@ -210,7 +210,8 @@ def write_metrics(path: str | os.PathLike, rows: Sequence[dict[str, Any]], headl
     studies = sorted({row["study"] for row in rows})
     if len(studies) != 1:
         raise ValueError(f"{path}: the metrics of one study need its ledger alone, not rows of {studies}")
-    write_json(path, {studies[0]: verdict_counts(rows), **headline})
+    # in this order: DVC lists a file's columns in the order of its keys
+    write_json(path, {studies[0]: verdict_counts(rows), **headline}, sort_keys=False)
 
 
 def read_claims(path: str | os.PathLike) -> list[dict[str, Any]]:
