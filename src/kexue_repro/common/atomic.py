@@ -38,11 +38,9 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json(path: str | os.PathLike, obj: Any, sort_keys: bool = True) -> None:
-    """Write JSON with a trailing newline and, unless the order of ``obj``'s keys is meant (it is stable too),
-    sorted keys, so equal content gives equal bytes."""
-    text = json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False)
-    write_text(path, text + "\n")
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write JSON with sorted keys and a trailing newline, so equal content gives equal bytes."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame, float_format: str = "%.6g") -> None:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import jsonschema
 
-from kexue_repro.common.atomic import write_json
+from kexue_repro.common.atomic import write_json, write_text
 from kexue_repro.common.inference import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Judgement, fixed, holm
 
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
@@ -210,8 +210,9 @@ def write_metrics(path: str | os.PathLike, rows: Sequence[dict[str, Any]], headl
     studies = sorted({row["study"] for row in rows})
     if len(studies) != 1:
         raise ValueError(f"{path}: the metrics of one study need its ledger alone, not rows of {studies}")
-    # in this order: DVC lists a file's columns in the order of its keys
-    write_json(path, {studies[0]: verdict_counts(rows), **headline}, sort_keys=False)
+    # Keys in this order, not sorted (write_json): DVC lists a file's columns in the order of its keys.
+    metrics = {studies[0]: verdict_counts(rows), **headline}
+    write_text(path, json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def read_claims(path: str | os.PathLike) -> list[dict[str, Any]]:
