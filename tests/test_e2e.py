@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -120,22 +121,39 @@ def test_the_html_report_opens_on_the_summary_in_a_browser(tiny_pipeline, chromi
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
 
 
+# docs/versions.md: `dvc exp show` piped or in a narrow terminal, the summary columns alone (no parameter, a key
+# with a dot, or dependency, a path)
+SUMMARY_ONLY = ".*[./]|Snakefile|device"
+
+
+def exp_show(repo, *options: str) -> list[str]:
+    """`dvc exp show` in a terminal 200 columns wide (through `script`, a pseudo-terminal): DVC lays the table
+    out in full and hands it to its pager (cat here); with --no-pager it fits the table to the width."""
+    command = shlex.join([tool("dvc"), "exp", "show", *options])
+    shown = run(
+        ["script", "-q", "-c", command, "/dev/null"], cwd=repo, env={"COLUMNS": "200", "DVC_PAGER": "cat"}
+    )
+    return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]|\r", "", shown.stdout).splitlines()
+
+
 def assert_exp_show_fits_a_terminal(repo) -> None:
-    """`dvc exp show` 200 columns wide: every study's metrics column whole (DVC collapses parameter columns
-    first, into "…"), each study's verdict counts those of its ledger."""
+    """The first 200 columns of `dvc exp show` hold every study's metrics whole, each study's verdict counts
+    those of its ledger; with --no-pager and SUMMARY_ONLY dropped, the whole table fits in 200 columns."""
     table = pd.read_csv(repo / "results/claims.csv")
-    shown = run([tool("dvc"), "exp", "show", "--no-pager"], cwd=repo, env={"COLUMNS": "200"})
-    lines = shown.stdout.splitlines()
-    assert max(map(len, lines)) <= 200, shown.stdout
-    header = next(line for line in lines if "Experiment" in line).split()
-    workspace = next(line for line in lines if line.split()[:1] == ["workspace"]).split()
-    for path in sorted(repo.glob("results/*/metrics.json")):
-        metrics = json.loads(path.read_text())
-        assert len(metrics) <= 3 and set(metrics) <= set(header), (path, header)
-        study = path.parent.name
-        claims = table[(table["study"] == study) & (table["kind"] == "claim")]
-        counts = "/".join(str(int((claims["verdict"] == v).sum())) for v in VERDICTS)
-        assert metrics[study] == counts and workspace[header.index(study)] == counts, (study, counts)
+    paged = [line[:200] for line in exp_show(repo)]
+    narrow = exp_show(repo, "--no-pager", "--drop", SUMMARY_ONLY)
+    assert max(map(len, narrow)) <= 200 and "…" not in "".join(narrow), "\n".join(narrow)
+    for lines in (paged, narrow):
+        header = next(line for line in lines if "Experiment" in line).split()
+        workspace = next(line for line in lines if line.split()[:1] == ["workspace"]).split()
+        for path in sorted(repo.glob("results/*/metrics.json")):
+            metrics = json.loads(path.read_text())
+            study = path.parent.name
+            shown = {key for key, value in metrics.items() if value is not None}  # DVC omits a null
+            assert len(metrics) <= 3 and shown <= set(header), (path, header)
+            claims = table[(table["study"] == study) & (table["kind"] == "claim")]
+            counts = "/".join(str(int((claims["verdict"] == v).sum())) for v in VERDICTS)
+            assert metrics[study] == counts and workspace[header.index(study)] == counts, (study, lines)
 
 
 def test_dvc_ran_every_stage_and_has_then_nothing_to_do(tiny_pipeline):
